@@ -1,0 +1,38 @@
+# tickgate: `make run` (demo), `make test` (typecheck + every test), `make bench`.
+NODE_BIN := node_modules/.bin
+
+.PHONY: install build typecheck test test-unit test-integration run bench clean
+
+# npm ci only when the lockfile changed since the last install (npm writes node_modules/.package-lock.json).
+node_modules/.package-lock.json: package-lock.json package.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json
+
+build: install
+	$(NODE_BIN)/tsc -p tsconfig.json
+	@chmod +x dist/cli.js
+
+typecheck: install
+	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
+	$(NODE_BIN)/tsc -p test/tsconfig.json --noEmit
+
+.PHONY: .build/test
+.build/test: build
+	$(NODE_BIN)/tsc -p test/tsconfig.json
+
+test: typecheck build .build/test
+	$(NODE_BIN)/mocha
+
+test-unit: build .build/test
+	$(NODE_BIN)/mocha --spec '.build/test/test/unit/**/*.spec.js'
+
+test-integration: build .build/test
+	$(NODE_BIN)/mocha --spec '.build/test/test/integration/**/*.spec.js'
+
+run: build
+	node dist/cli.js demo $(ARGS)
+
+clean:
+	rm -rf dist .build

@@ -1,0 +1,178 @@
+/**
+ * Configuration: read once from flags and `TICKGATE_*` environment variables, validated, typed.
+ *
+ * Each option is declared once; its flag (`--read-count`) and variable (`TICKGATE_READ_COUNT`) derive from its
+ * name, so the CLI, the environment and the README table cannot drift apart. Flags win over the environment.
+ */
+import { hostname } from 'node:os';
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+interface Option<T> {
+  kind: 'int' | 'string' | 'bool' | 'list';
+  default: T;
+  help: string;
+  min?: number;
+  max?: number;
+  /** Extra check on the parsed value; returns an error message or undefined. */
+  check?(v: T): string | undefined;
+}
+
+const int = (def: number, min: number, max: number, help: string): Option<number> => ({ kind: 'int', default: def, min, max, help });
+const str = (def: string, help: string, check?: (v: string) => string | undefined): Option<string> => ({ kind: 'string', default: def, help, check });
+const list = (def: string[], help: string): Option<string[]> => ({ kind: 'list', default: def, help });
+
+const redisUrl = (v: string) => (/^rediss?:\/\/[^\s]+$/.test(v) ? undefined : 'must be a redis:// or rediss:// URL');
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const logLevel = (v: string) => (LOG_LEVELS.includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`);
+const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
+
+const common = {
+  redis: str(DEFAULT_REDIS, 'Redis URL', redisUrl),
+  stream: list(['ticks'], 'stream key(s), comma-separated'),
+  logLevel: str('info', 'log level: fatal, error, warn, info, debug, trace, silent', logLevel),
+};
+
+const gatewayOptions = {
+  ...common,
+  port: int(9001, 0, 65535, 'listen port; 0 picks a free one (logged)'),
+  host: str('0.0.0.0', 'listen address'),
+  instance: str(hostname(), 'instance id: names the consumer group and consumer'),
+  group: str('', 'consumer group (default tickgate:<instance>); one per gateway instance, never shared'),
+  consumer: str('', 'consumer name (default: the instance id); stable so a restart re-reads its own pending entries'),
+  readCount: int(512, 1, 100_000, 'XREADGROUP COUNT: entries per read'),
+  readBlockMs: int(1000, 1, 60_000, 'XREADGROUP BLOCK in ms; also bounds how long shutdown waits for the reader'),
+  claimIdleMs: int(30_000, 1000, 3_600_000, 'XAUTOCLAIM entries idle this long at other consumers of the group'),
+  claimIntervalMs: int(10_000, 100, 3_600_000, 'how often to run XAUTOCLAIM'),
+  maxDeliveries: int(5, 1, 1000, 'an entry delivered more often goes to the dead-letter stream and is acked'),
+  deadLetterSuffix: str(':dead', 'dead-letter stream key = stream key + this suffix'),
+  redisBackoffMaxMs: int(2000, 10, 60_000, 'cap of the reconnect backoff'),
+  maxSymbols: int(1000, 1, 100_000, 'symbols per connection'),
+  maxPayload: int(128 * 1024, 64, 16 << 20, 'largest client frame in bytes (a subscribe to max-symbols symbols must fit); larger ones close with 1009'),
+  rateLimit: int(100, 1, 1_000_000, 'requests per second per connection (token bucket refill)'),
+  rateBurst: int(200, 1, 1_000_000, 'requests a connection may send at once (token bucket size)'),
+  floodCloseAfter: int(1000, 1, 10_000_000, 'consecutive rate-limited requests before closing with 4002'),
+  idleTimeoutS: int(120, 0, 960, 'close a connection silent this long (seconds; pings are sent automatically)'),
+  maxBackpressure: int(1 << 20, 1024, 1 << 30, 'bytes buffered for one client before it is closed as slow (4001)'),
+  shutdownTimeoutMs: int(5000, 100, 60_000, 'hard deadline for graceful shutdown'),
+};
+
+const producerOptions = {
+  ...common,
+  symbols: int(100, 1, 100_000, 'number of symbols'),
+  rate: int(10_000, 1, 10_000_000, 'ticks per second'),
+  count: int(0, 0, Number.MAX_SAFE_INTEGER, 'stop after this many ticks (0: run until stopped)'),
+  maxlen: int(100_000, 0, Number.MAX_SAFE_INTEGER, 'trim the stream to about this many entries (MAXLEN ~; 0: never)'),
+  pipeline: int(256, 1, 100_000, 'XADDs sent per round trip'),
+  seed: int(1, 0, 2 ** 31 - 1, 'random seed'),
+};
+
+const demoOptions = {
+  ...gatewayOptions,
+  ...producerOptions,
+  redis: str('', 'Redis URL; default: --local-redis if it answers PING, else a private redis-server', (v) => (v === '' ? undefined : redisUrl(v))),
+  localRedis: str(DEFAULT_REDIS, 'the local Redis the demo uses when --redis is not given and it answers', redisUrl),
+  stream: list(['tickgate:demo'], 'stream key used by the demo producer and gateway'),
+  symbols: int(20, 1, 100_000, 'number of symbols'),
+  rate: int(200, 1, 10_000_000, 'ticks per second'),
+};
+
+export const COMMANDS = { gateway: gatewayOptions, producer: producerOptions, demo: demoOptions } as const;
+export type Command = keyof typeof COMMANDS;
+
+type Values<S> = { [K in keyof S]: S[K] extends Option<infer T> ? T : never };
+export type GatewayConfig = Values<typeof gatewayOptions>;
+export type ProducerConfig = Values<typeof producerOptions>;
+export type DemoConfig = Values<typeof demoOptions>;
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+const envName = (name: string) => 'TICKGATE_' + name.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+
+function parseValue(name: string, opt: Option<unknown>, raw: string, source: string): unknown {
+  const where = `${source} (${name})`;
+  let value: unknown;
+  switch (opt.kind) {
+    case 'int': {
+      if (!/^-?\d+$/.test(raw.replace(/_/g, ''))) throw new ConfigError(`${where}: "${raw}" is not an integer`);
+      const n = Number(raw.replace(/_/g, ''));
+      if (n < (opt.min ?? -Infinity) || n > (opt.max ?? Infinity)) {
+        throw new ConfigError(`${where}: ${n} is outside ${opt.min}..${opt.max}`);
+      }
+      value = n;
+      break;
+    }
+    case 'bool':
+      if (!['true', 'false', '1', '0', ''].includes(raw)) throw new ConfigError(`${where}: "${raw}" is not true or false`);
+      value = raw === 'true' || raw === '1' || raw === '';
+      break;
+    case 'list':
+      value = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      if ((value as string[]).length === 0) throw new ConfigError(`${where}: must not be empty`);
+      break;
+    default:
+      value = raw;
+  }
+  const problem = (opt.check as ((v: unknown) => string | undefined) | undefined)?.(value);
+  if (problem) throw new ConfigError(`${where}: "${raw}" ${problem}`);
+  return value;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function parseOptions<S extends Record<string, Option<any>>>(spec: S, argv: string[], env: NodeJS.ProcessEnv): Values<S> {
+  const byFlag = new Map(Object.keys(spec).map((k) => ['--' + kebab(k), k]));
+  const out: Record<string, unknown> = {};
+  for (const [name, opt] of Object.entries(spec)) {
+    const fromEnv = env[envName(name)];
+    out[name] = fromEnv === undefined ? opt.default : parseValue(name, opt, fromEnv, envName(name));
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    const name = byFlag.get(flag);
+    if (name === undefined) throw new ConfigError(`unknown option ${flag}; see --help`);
+    const opt = spec[name];
+    let raw: string;
+    if (eq > 0) raw = arg.slice(eq + 1);
+    else if (opt.kind === 'bool') raw = 'true';
+    else if (i + 1 < argv.length) raw = argv[++i];
+    else throw new ConfigError(`${flag} needs a value`);
+    out[name] = parseValue(name, opt, raw, flag);
+  }
+  return out as Values<S>;
+}
+
+export function gatewayConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const c = parseOptions(gatewayOptions, argv, env);
+  return withDerivedNames(c);
+}
+
+function withDerivedNames<C extends GatewayConfig>(c: C): C {
+  return { ...c, group: c.group || `tickgate:${c.instance}`, consumer: c.consumer || c.instance };
+}
+
+export function producerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ProducerConfig {
+  return parseOptions(producerOptions, argv, env);
+}
+
+export function demoConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoConfig {
+  return withDerivedNames(parseOptions(demoOptions, argv, env));
+}
+
+/** `--help` text, also the source of the README configuration table. */
+export function helpText(command: Command): string {
+  const spec = COMMANDS[command] as Record<string, Option<unknown>>;
+  const rows = Object.entries(spec).map(([name, o]) => {
+    const def = Array.isArray(o.default) ? o.default.join(',') : String(o.default);
+    return `  --${kebab(name)} (${envName(name)})\n      ${o.help}${def === '' ? '' : ` [default: ${def}]`}`;
+  });
+  return `tickgate ${command} [options]\n\n${rows.join('\n')}\n`;
+}
+
+export { DEFAULT_REDIS };

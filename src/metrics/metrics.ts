@@ -1,0 +1,58 @@
+/**
+ * Prometheus metrics: one prom-client registry for the process, every metric defined here so names, units and
+ * label sets are reviewed in one place. Labels are bounded sets (format, error code, close reason, malformed kind,
+ * stream), never a symbol or a client.
+ *
+ * Counters move once per batch or per event, never per tick inside a loop.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tickgate_' });
+  const r = [registry];
+  return {
+    registry,
+    connectionsOpen: new Gauge({ name: 'tickgate_connections_open', help: 'Open WebSocket connections', registers: r }),
+    connectionsOpened: new Counter({ name: 'tickgate_connections_opened_total', help: 'WebSocket connections accepted', registers: r }),
+    connectionsClosed: new Counter({
+      name: 'tickgate_connections_closed_total', help: 'WebSocket connections closed, by reason', labelNames: ['reason'], registers: r,
+    }),
+    upgradesRejected: new Counter({
+      name: 'tickgate_upgrades_rejected_total', help: 'WebSocket upgrades refused with an HTTP error, by reason', labelNames: ['reason'], registers: r,
+    }),
+    subscriptions: new Gauge({ name: 'tickgate_subscriptions', help: 'Subscriptions across all connections', registers: r }),
+    activeTopics: new Gauge({ name: 'tickgate_active_topics', help: 'Topics (symbol, format) with at least one subscriber', registers: r }),
+    clientErrors: new Counter({
+      name: 'tickgate_client_errors_total', help: 'Error replies sent to clients, by code', labelNames: ['code'], registers: r,
+    }),
+    ticksRead: new Counter({ name: 'tickgate_ticks_read_total', help: 'Stream entries read from Redis', labelNames: ['stream'], registers: r }),
+    malformedEntries: new Counter({
+      name: 'tickgate_malformed_entries_total', help: 'Stream entries skipped as malformed, by kind', labelNames: ['kind'], registers: r,
+    }),
+    staleEntries: new Counter({
+      name: 'tickgate_stale_entries_total', help: 'Re-delivered entries not published again because a newer tick of the symbol was', registers: r,
+    }),
+    deadLettered: new Counter({
+      name: 'tickgate_dead_lettered_total', help: 'Entries moved to the dead-letter stream after too many deliveries', registers: r,
+    }),
+    framesPublished: new Counter({
+      name: 'tickgate_frames_published_total', help: 'Frames published to topics, by format', labelNames: ['format'], registers: r,
+    }),
+    bytesPublished: new Counter({
+      name: 'tickgate_published_bytes_total', help: 'Bytes of frames published to topics (once per topic, before fan-out), by format', labelNames: ['format'], registers: r,
+    }),
+    readBatchSize: new Histogram({
+      name: 'tickgate_read_batch_entries', help: 'Entries returned by one XREADGROUP',
+      buckets: [1, 4, 16, 64, 256, 1024, 4096], registers: r,
+    }),
+    readToPublish: new Histogram({
+      name: 'tickgate_read_to_publish_seconds', help: 'Time from a read returning to its last frame published',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1], registers: r,
+    }),
+    redisReconnects: new Counter({ name: 'tickgate_redis_reconnects_total', help: 'Reconnections to Redis', registers: r }),
+    readerReady: new Gauge({ name: 'tickgate_reader_ready', help: '1 while the stream reader is connected and reading', registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

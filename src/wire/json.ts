@@ -1,0 +1,69 @@
+/**
+ * The JSON data frame: `{"type":"ticks","sym":"BTC-USD","sent":1732480000123,"ticks":[{"id":"..","ts":..,"px":"..",..}]}`.
+ *
+ * Encoding builds the string by hand instead of JSON.stringify: every known field was validated at ingest (ids,
+ * decimals and symbols contain no character JSON must escape), so the only escaping left is for pass-through
+ * `extra` fields. This runs once per (symbol, batch), never per client.
+ *
+ * Browser-safe: the SDK uses decodeJsonFrame.
+ */
+import type { DataFrame, Tick, TickBatch } from './tick';
+import { FrameDecodeError } from './errors';
+
+const OPTIONAL_FIELDS = ['bid', 'ask', 'bsz', 'asz'] as const;
+
+function encodeTick(t: Tick): string {
+  let s = '{"id":"' + t.id + '","ts":' + t.ts + ',"px":"' + t.px + '","sz":"' + t.sz + '"';
+  for (const f of OPTIONAL_FIELDS) {
+    const v = t[f];
+    if (v !== undefined) s += ',"' + f + '":"' + v + '"';
+  }
+  if (t.side !== undefined) s += ',"side":"' + t.side + '"';
+  if (t.extra !== undefined) {
+    for (const k in t.extra) s += ',' + JSON.stringify(k) + ':' + JSON.stringify(t.extra[k]);
+  }
+  return s + '}';
+}
+
+export function encodeJsonFrame(batch: TickBatch, sent: number): string {
+  const ticks = batch.ticks;
+  let s = '{"type":"ticks","sym":"' + batch.sym + '","sent":' + sent + ',"ticks":[';
+  for (let i = 0; i < ticks.length; i++) {
+    if (i > 0) s += ',';
+    s += encodeTick(ticks[i]);
+  }
+  return s + ']}';
+}
+
+const KNOWN_KEYS = new Set(['id', 'ts', 'px', 'sz', 'bid', 'ask', 'bsz', 'asz', 'side']);
+
+function decodeTick(raw: unknown): Tick {
+  if (typeof raw !== 'object' || raw === null) throw new FrameDecodeError('BAD_JSON_FRAME', 'tick is not an object');
+  const o = raw as Record<string, unknown>;
+  if (typeof o.id !== 'string' || typeof o.ts !== 'number' || typeof o.px !== 'string' || typeof o.sz !== 'string') {
+    throw new FrameDecodeError('BAD_JSON_FRAME', 'tick lacks id, ts, px or sz');
+  }
+  const tick: Tick = { id: o.id, ts: o.ts, px: o.px, sz: o.sz };
+  for (const f of OPTIONAL_FIELDS) if (typeof o[f] === 'string') tick[f] = o[f] as string;
+  if (o.side === 'buy' || o.side === 'sell') tick.side = o.side;
+  for (const k of Object.keys(o)) {
+    if (!KNOWN_KEYS.has(k) && typeof o[k] === 'string') (tick.extra ??= {})[k] = o[k] as string;
+  }
+  return tick;
+}
+
+/** Parses a JSON data frame. Throws FrameDecodeError for anything that is not one. */
+export function decodeJsonFrame(text: string): DataFrame {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch {
+    throw new FrameDecodeError('BAD_JSON_FRAME', 'data frame is not valid JSON');
+  }
+  const f = o as Record<string, unknown>;
+  if (typeof o !== 'object' || o === null || f.type !== 'ticks' || typeof f.sym !== 'string' ||
+      typeof f.sent !== 'number' || !Array.isArray(f.ticks)) {
+    throw new FrameDecodeError('BAD_JSON_FRAME', 'not a ticks frame');
+  }
+  return { sym: f.sym, sent: f.sent, ticks: f.ticks.map(decodeTick) };
+}

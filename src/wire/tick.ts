@@ -1,0 +1,72 @@
+/**
+ * The tick model shared by ingest, every wire codec and the client SDK.
+ *
+ * Prices and sizes stay decimal strings end to end: a trader must see "101.250" exactly as the producer wrote it,
+ * and a float round trip cannot promise that. Codecs that want numbers (the binary format) convert losslessly to a
+ * scaled integer and back.
+ *
+ * This module is imported by the browser SDK: no Node-only APIs here.
+ */
+
+export type Side = 'buy' | 'sell';
+
+export interface Tick {
+  /** Redis stream entry id, `<ms>-<seq>`; the tick's identity and its resume position. */
+  id: string;
+  /** Producer time, milliseconds since the epoch. */
+  ts: number;
+  px: string;
+  sz: string;
+  bid?: string;
+  ask?: string;
+  bsz?: string;
+  asz?: string;
+  side?: Side;
+  /** Stream fields tickgate does not know: carried by JSON, ignored by the binary format. */
+  extra?: Record<string, string>;
+}
+
+/** Every tick of one symbol from one read, in stream order: the unit that is encoded once and published once. */
+export interface TickBatch {
+  sym: string;
+  ticks: Tick[];
+}
+
+/** A decoded data frame, as a client sees it. */
+export interface DataFrame extends TickBatch {
+  /** Gateway send time, milliseconds since the epoch. */
+  sent: number;
+}
+
+export const SYMBOL_MAX_LENGTH = 32;
+/** Letters, digits and `. _ - : /`, starting with a letter or digit: covers `BTC-USD`, `ES.Z5`, `EUR/USD`. */
+export const SYMBOL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,31}$/;
+
+export function isValidSymbol(value: unknown): value is string {
+  return typeof value === 'string' && SYMBOL_PATTERN.test(value);
+}
+
+/** A plain decimal: optional minus, digits, optional fraction. No exponent, no NaN, no spaces. */
+export const DECIMAL_PATTERN = /^-?\d{1,18}(\.\d{1,18})?$/;
+
+export function isValidDecimal(value: unknown): value is string {
+  return typeof value === 'string' && DECIMAL_PATTERN.test(value);
+}
+
+export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
+
+export function isValidStreamId(value: unknown): value is string {
+  return typeof value === 'string' && STREAM_ID_PATTERN.test(value);
+}
+
+/** Orders two stream ids numerically (`<ms>-<seq>`); string comparison is wrong once the lengths differ. */
+export function compareStreamIds(a: string, b: string): number {
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  const msa = BigInt(a.slice(0, da));
+  const msb = BigInt(b.slice(0, db));
+  if (msa !== msb) return msa < msb ? -1 : 1;
+  const sa = BigInt(a.slice(da + 1));
+  const sb = BigInt(b.slice(db + 1));
+  return sa === sb ? 0 : sa < sb ? -1 : 1;
+}

@@ -1,0 +1,88 @@
+/** Runs the real gateway binary (dist/cli.js) as a child process, the way users run it. */
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { track } from './processes';
+
+export function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+export const CLI = join(repoRoot(), 'dist', 'cli.js');
+
+export interface GatewayProcess {
+  port: number;
+  url: string;
+  http: string;
+  child: ChildProcess;
+  logs: string[];
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `tickgate gateway` on a free port and resolves once it logs "serving". */
+export async function startGateway(redisUrl: string, flags: string[] = []): Promise<GatewayProcess> {
+  const child = track(spawn(process.execPath, [CLI, 'gateway', '--port', '0', '--host', '127.0.0.1', '--redis', redisUrl,
+    '--instance', 'test', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        logs.push(line);
+        if (line.includes('"msg":"serving"')) resolve(JSON.parse(line).port as number);
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
+    void exited.then((code) => reject(new Error(`gateway exited (${code}) before serving:\n${logs.join('\n')}`)));
+  });
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}/v1/stream`,
+    http: `http://127.0.0.1:${port}`,
+    child,
+    logs,
+    exited,
+    stop: (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Reads one metric's value (sum over label sets matching `labels`) from /metrics. */
+export async function metricValue(http: string, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${http}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name + ' ') && !line.startsWith(name + '{')) continue;
+    if (!Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export async function readyStatus(http: string): Promise<number> {
+  try {
+    return (await fetch(`${http}/readyz`)).status;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,87 @@
+/** A real WebSocket client (`ws`) that records everything the gateway sends it. */
+import WebSocket from 'ws';
+
+export interface Reply {
+  type: string;
+  id?: unknown;
+  code?: string;
+  message?: string;
+  [k: string]: unknown;
+}
+
+export interface JsonTick {
+  id: string;
+  ts: number;
+  px: string;
+  sz: string;
+}
+
+export class TestClient {
+  readonly ticks = new Map<string, JsonTick[]>();
+  readonly replies: Reply[] = [];
+  /** Binary frames on a JSON connection: a test asserts this stays empty. */
+  readonly unexpected: Buffer[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private nextId = 1;
+
+  private constructor(readonly ws: WebSocket) {
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (isBinary) {
+        this.unexpected.push(data);
+        return;
+      }
+      const m = JSON.parse(data.toString()) as Reply;
+      if (m.type === 'ticks') {
+        const list = this.ticks.get(m.sym as string) ?? [];
+        list.push(...(m.ticks as JsonTick[]));
+        this.ticks.set(m.sym as string, list);
+      } else {
+        this.replies.push(m);
+      }
+    });
+    this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  static connect(url: string): Promise<TestClient> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url);
+      ws.once('open', () => resolve(new TestClient(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  send(data: string | Buffer | object): void {
+    this.ws.send(typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data));
+  }
+
+  /** Sends a request with a fresh id and resolves with the ack or error carrying that id. */
+  async request(body: object, timeoutMs = 5000): Promise<Reply> {
+    const id = this.nextId++;
+    this.send({ ...body, id });
+    return this.reply((r) => r.id === id, timeoutMs);
+  }
+
+  async reply(match: (r: Reply) => boolean, timeoutMs = 5000): Promise<Reply> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const r = this.replies.find(match);
+      if (r) return r;
+      if (Date.now() > deadline) throw new Error(`no matching reply within ${timeoutMs} ms; got ${JSON.stringify(this.replies.slice(-3))}`);
+      await new Promise((res) => setTimeout(res, 5));
+    }
+  }
+
+  idsOf(sym: string): string[] {
+    return (this.ticks.get(sym) ?? []).map((t) => t.id);
+  }
+
+  tickCount(): number {
+    let n = 0;
+    for (const list of this.ticks.values()) n += list.length;
+    return n;
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

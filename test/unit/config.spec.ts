@@ -1,0 +1,42 @@
+import { expect } from 'chai';
+import { ConfigError, gatewayConfig, helpText, producerConfig } from '../../src/config';
+
+describe('config', () => {
+  it('uses defaults that work on a laptop', () => {
+    const c = gatewayConfig([], {});
+    expect(c).to.include({ port: 9001, host: '0.0.0.0', redis: 'redis://127.0.0.1:6379', maxSymbols: 1000 });
+    expect(c.stream).to.deep.equal(['ticks']);
+  });
+
+  it('derives the group and consumer from the instance id', () => {
+    expect(gatewayConfig(['--instance', 'eu-1'], {})).to.include({ group: 'tickgate:eu-1', consumer: 'eu-1' });
+    expect(gatewayConfig(['--instance', 'eu-1', '--group', 'g'], {})).to.include({ group: 'g', consumer: 'eu-1' });
+  });
+
+  it('reads TICKGATE_* variables, and flags win over them', () => {
+    const env = { TICKGATE_PORT: '7000', TICKGATE_READ_COUNT: '64', TICKGATE_STREAM: 'a,b' };
+    expect(gatewayConfig([], env)).to.include({ port: 7000, readCount: 64 });
+    expect(gatewayConfig([], env).stream).to.deep.equal(['a', 'b']);
+    expect(gatewayConfig(['--port=7001'], env).port).to.equal(7001);
+  });
+
+  it('rejects unknown flags, bad numbers, out-of-range values and bad URLs with a ConfigError naming the option', () => {
+    const cases: [string[], RegExp][] = [
+      [['--prot', '1'], /unknown option --prot/],
+      [['--port', 'abc'], /--port \(port\): "abc" is not an integer/],
+      [['--port', '70000'], /70000 is outside 0\.\.65535/],
+      [['--redis', 'http://x'], /must be a redis:\/\/ or rediss:\/\/ URL/],
+      [['--port'], /--port needs a value/],
+    ];
+    for (const [argv, message] of cases) {
+      expect(() => gatewayConfig(argv, {})).to.throw(ConfigError, message);
+    }
+    expect(() => producerConfig([], { TICKGATE_RATE: '0' })).to.throw(ConfigError, /TICKGATE_RATE \(rate\): 0 is outside/);
+  });
+
+  it('documents every option with its flag and variable in --help', () => {
+    const help = helpText('gateway');
+    expect(help).to.contain('--read-block-ms (TICKGATE_READ_BLOCK_MS)');
+    expect(help).to.contain('--max-symbols (TICKGATE_MAX_SYMBOLS)');
+  });
+});

@@ -1,0 +1,78 @@
+import { expect } from 'chai';
+import pino from 'pino';
+import { Fanout, RawEntry } from '../../src/ingest/fanout';
+import { createMetrics } from '../../src/metrics/metrics';
+import { LocalRegistry } from '../../src/registry/local-registry';
+import { FORMAT_NAMES, FormatName, topicFor } from '../../src/wire/formats';
+import { TickBatch } from '../../src/wire/tick';
+
+const silent = pino({ level: 'silent' });
+
+function entry(id: string, sym: string, px = '1.00'): RawEntry {
+  return [id, ['sym', sym, 'px', px, 'sz', '1', 'ts', '1']];
+}
+
+function setup(formats: readonly FormatName[] = FORMAT_NAMES) {
+  const registry = new LocalRegistry();
+  const encoded: { format: FormatName; sym: string; ids: string[] }[] = [];
+  const published: { topic: string; frame: string | Uint8Array }[] = [];
+  const fanout = new Fanout(formats, (format, batch: TickBatch) => {
+    encoded.push({ format, sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
+    return `${format}:${batch.sym}:${batch.ticks.length}`;
+  }, registry, { publish: (topic, frame) => published.push({ topic, frame }) }, createMetrics(), silent);
+  const subscribe = (session: number, format: FormatName, sym: string) => {
+    registry.openSession(session, 0, 0);
+    registry.addSubscription(session, topicFor(format, sym));
+  };
+  return { registry, fanout, encoded, published, subscribe };
+}
+
+describe('ingest: Fanout (the hot path)', () => {
+  it('encodes and publishes once per (symbol, format) per read, however many subscribers there are', () => {
+    const counts: number[] = [];
+    for (const subscribers of [1, 1000]) {
+      const { fanout, encoded, published, subscribe } = setup();
+      for (let s = 0; s < subscribers; s++) {
+        subscribe(s, 'json', 'A');
+        subscribe(s, 'bin', 'A');
+      }
+      fanout.publishEntries([entry('1-0', 'A'), entry('1-1', 'A'), entry('1-2', 'A')], false);
+      expect(published.map((p) => p.topic)).to.deep.equal(['json/A', 'bin/A']);
+      counts.push(encoded.length);
+    }
+    expect(counts).to.deep.equal([2, 2]);
+  });
+
+  it('groups a read by symbol, keeping stream order within each symbol', () => {
+    const { fanout, encoded, subscribe } = setup(['json']);
+    subscribe(1, 'json', 'A');
+    subscribe(2, 'json', 'B');
+    fanout.publishEntries([entry('1-0', 'A'), entry('1-1', 'B'), entry('1-2', 'A'), entry('2-0', 'B')], false);
+    expect(encoded).to.deep.equal([
+      { format: 'json', sym: 'A', ids: ['1-0', '1-2'] },
+      { format: 'json', sym: 'B', ids: ['1-1', '2-0'] },
+    ]);
+  });
+
+  it('encodes nothing for symbols or formats without subscribers', () => {
+    const { fanout, encoded, subscribe } = setup();
+    subscribe(1, 'bin+lz4', 'A');
+    fanout.publishEntries([entry('1-0', 'A'), entry('1-1', 'Z')], false);
+    expect(encoded.map((e) => `${e.format}/${e.sym}`)).to.deep.equal(['bin+lz4/A']);
+  });
+
+  it('skips malformed entries and publishes the rest', () => {
+    const { fanout, encoded, subscribe } = setup(['json']);
+    subscribe(1, 'json', 'A');
+    fanout.publishEntries([entry('1-0', 'A', 'bad'), ['1-1', null], entry('1-2', 'A')], false);
+    expect(encoded).to.deep.equal([{ format: 'json', sym: 'A', ids: ['1-2'] }]);
+  });
+
+  it('drops re-delivered ticks at or below the newest id already published for the symbol', () => {
+    const { fanout, encoded, subscribe } = setup(['json']);
+    subscribe(1, 'json', 'A');
+    fanout.publishEntries([entry('5-0', 'A')], false);
+    fanout.publishEntries([entry('4-9', 'A'), entry('5-0', 'A'), entry('10-0', 'A')], true);
+    expect(encoded.map((e) => e.ids)).to.deep.equal([['5-0'], ['10-0']]);
+  });
+});
