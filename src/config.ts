@@ -20,6 +20,8 @@ interface Option<T> {
   help: string;
   min?: number;
   max?: number;
+  /** The environment variable, when it is not TICKGATE_ + the name in upper snake case. */
+  env?: string;
   /** Extra check on the parsed value; returns an error message or undefined. */
   check?(v: T): string | undefined;
 }
@@ -33,8 +35,10 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const logLevel = (v: string) => (LOG_LEVELS.includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`);
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 
+const withEnv = <T>(opt: Option<T>, env: string): Option<T> => ({ ...opt, env });
+
 const common = {
-  redis: str(DEFAULT_REDIS, 'Redis URL', redisUrl),
+  redis: withEnv(str(DEFAULT_REDIS, 'Redis URL', redisUrl), 'TICKGATE_REDIS_URL'),
   stream: list(['ticks'], 'stream key(s), comma-separated'),
   logLevel: str('info', 'log level: fatal, error, warn, info, debug, trace, silent', logLevel),
 };
@@ -76,8 +80,10 @@ const producerOptions = {
 const demoOptions = {
   ...gatewayOptions,
   ...producerOptions,
-  redis: str('', 'Redis URL; default: --local-redis if it answers PING, else a private redis-server', (v) => (v === '' ? undefined : redisUrl(v))),
-  localRedis: str(DEFAULT_REDIS, 'the local Redis the demo uses when --redis is not given and it answers', redisUrl),
+  redis: withEnv(str('', 'Redis URL; default: --local-redis if it answers PING, else a private redis-server',
+    (v) => (v === '' ? undefined : redisUrl(v))), 'TICKGATE_REDIS_URL'),
+  localRedis: withEnv(str(DEFAULT_REDIS, 'the local Redis the demo uses when --redis is not given and it answers', redisUrl),
+    'TICKGATE_LOCAL_REDIS_URL'),
   stream: list(['tickgate:demo'], 'stream key used by the demo producer and gateway'),
   symbols: int(20, 1, 100_000, 'number of symbols'),
   rate: int(200, 1, 10_000_000, 'ticks per second'),
@@ -92,7 +98,7 @@ export type ProducerConfig = Values<typeof producerOptions>;
 export type DemoConfig = Values<typeof demoOptions>;
 
 const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-const envName = (name: string) => 'TICKGATE_' + name.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+const envName = (name: string, opt: Option<unknown>) => opt.env ?? 'TICKGATE_' + name.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
 
 function parseValue(name: string, opt: Option<unknown>, raw: string, source: string): unknown {
   const where = `${source} (${name})`;
@@ -128,8 +134,9 @@ function parseOptions<S extends Record<string, Option<any>>>(spec: S, argv: stri
   const byFlag = new Map(Object.keys(spec).map((k) => ['--' + kebab(k), k]));
   const out: Record<string, unknown> = {};
   for (const [name, opt] of Object.entries(spec)) {
-    const fromEnv = env[envName(name)];
-    out[name] = fromEnv === undefined ? opt.default : parseValue(name, opt, fromEnv, envName(name));
+    const variable = envName(name, opt);
+    const fromEnv = env[variable];
+    out[name] = fromEnv === undefined ? opt.default : parseValue(name, opt, fromEnv, variable);
   }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -165,14 +172,26 @@ export function demoConfig(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return withDerivedNames(parseOptions(demoOptions, argv, env));
 }
 
-/** `--help` text, also the source of the README configuration table. */
-export function helpText(command: Command): string {
+export interface OptionDoc {
+  flag: string;
+  env: string;
+  default: string;
+  help: string;
+}
+
+/** Every option of a command, as documented in --help and in the README's configuration table. */
+export function optionDocs(command: Command): OptionDoc[] {
   const spec = COMMANDS[command] as Record<string, Option<unknown>>;
-  const rows = Object.entries(spec).map(([name, o]) => {
-    const def = Array.isArray(o.default) ? o.default.join(',') : String(o.default);
-    return `  --${kebab(name)} (${envName(name)})\n      ${o.help}${def === '' ? '' : ` [default: ${def}]`}`;
-  });
+  return Object.entries(spec).map(([name, o]) => ({
+    flag: '--' + kebab(name),
+    env: envName(name, o),
+    default: Array.isArray(o.default) ? o.default.join(',') : String(o.default),
+    help: o.help,
+  }));
+}
+
+export function helpText(command: Command): string {
+  const rows = optionDocs(command).map((o) => `  ${o.flag} (${o.env})\n      ${o.help}${o.default === '' ? '' : ` [default: ${o.default}]`}`);
   return `tickgate ${command} [options]\n\n${rows.join('\n')}\n`;
 }
 
-export { DEFAULT_REDIS };

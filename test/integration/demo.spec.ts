@@ -14,7 +14,7 @@ describe('make run (the demo)', function () {
     const nothing = await freePort();
     const make = track(spawn('make', ['--no-print-directory', 'run'], {
       cwd: repoRoot(), detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, TICKGATE_LOCAL_REDIS: `redis://127.0.0.1:${nothing}`, TICKGATE_PORT: '0', TICKGATE_LOG_LEVEL: 'warn' },
+      env: { ...process.env, TICKGATE_LOCAL_REDIS_URL: `redis://127.0.0.1:${nothing}`, TICKGATE_PORT: '0', TICKGATE_LOG_LEVEL: 'warn' },
     }));
     let out = '';
     make.stdout!.on('data', (d: Buffer) => (out += d.toString()));

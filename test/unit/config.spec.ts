@@ -14,8 +14,8 @@ describe('config', () => {
   });
 
   it('reads TICKGATE_* variables, and flags win over them', () => {
-    const env = { TICKGATE_PORT: '7000', TICKGATE_READ_COUNT: '64', TICKGATE_STREAM: 'a,b' };
-    expect(gatewayConfig([], env)).to.include({ port: 7000, readCount: 64 });
+    const env = { TICKGATE_PORT: '7000', TICKGATE_READ_COUNT: '64', TICKGATE_STREAM: 'a,b', TICKGATE_REDIS_URL: 'redis://r:1' };
+    expect(gatewayConfig([], env)).to.include({ port: 7000, readCount: 64, redis: 'redis://r:1' });
     expect(gatewayConfig([], env).stream).to.deep.equal(['a', 'b']);
     expect(gatewayConfig(['--port=7001'], env).port).to.equal(7001);
   });
