@@ -13,6 +13,7 @@ install: node_modules/.package-lock.json
 build: install
 	$(NODE_BIN)/tsc -p tsconfig.json
 	@chmod +x dist/cli.js
+	node dist/client/build-browser.js
 
 typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit

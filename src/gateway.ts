@@ -11,10 +11,8 @@ import { GatewayServer } from './server/app';
 import { Fanout } from './ingest/fanout';
 import { StreamReader } from './ingest/reader';
 import { closeRedis, connectInBackground, createRedis } from './ingest/redis';
-import { FormatName } from './wire/formats';
-import { encodeJsonFrame } from './wire/json';
-
-const FORMATS: readonly FormatName[] = ['json'];
+import { FORMAT_NAMES } from './wire/formats';
+import { encodeFrame } from './wire/frame-encode';
 
 export interface RunningGateway {
   port: number;
@@ -30,14 +28,14 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   };
   let reader: StreamReader | undefined;
   const server = new GatewayServer(
-    { host: cfg.host, port: cfg.port, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMATS) },
+    { host: cfg.host, port: cfg.port, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES) },
     { registry, metrics, log, limits, workerId: 0 },
     {
       isReady: () => (reader?.ready ? { ready: true } : { ready: false, reason: 'stream reader is not connected to Redis' }),
       metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     },
   );
-  const fanout = new Fanout(FORMATS, (_format, batch, sent) => encodeJsonFrame(batch, sent), registry, server, metrics, log);
+  const fanout = new Fanout(FORMAT_NAMES, encodeFrame, registry, server, metrics, log);
   const redisOpts = { url: cfg.redis, backoffMaxMs: cfg.redisBackoffMaxMs, log };
   const readClient = createRedis({ ...redisOpts, name: `tickgate-read-${cfg.consumer}`, onReconnecting: () => metrics.redisReconnects.inc() });
   const controlClient = createRedis({ ...redisOpts, name: `tickgate-ctl-${cfg.consumer}` });

@@ -35,6 +35,7 @@ export class Fanout {
   private readonly touched: SymbolState[] = [];
   private readonly frames;
   private readonly bytes;
+  private readonly delivered;
   private readonly logBad = onceEvery(10_000);
 
   constructor(
@@ -48,6 +49,7 @@ export class Fanout {
     // Label children resolved once: a labelled inc() would hash its labels on every call.
     this.frames = formats.map((f) => metrics.framesPublished.labels(f));
     this.bytes = formats.map((f) => metrics.bytesPublished.labels(f));
+    this.delivered = formats.map((f) => metrics.ticksDelivered.labels(f));
   }
 
   /**
@@ -77,10 +79,18 @@ export class Fanout {
       state.lastId = ticks[ticks.length - 1].id;
       for (let f = 0; f < this.formats.length; f++) {
         const topic = state.topics[f];
-        if (this.registry.subscriberCount(topic) === 0) continue;
-        const frame = this.encode(this.formats[f], state.batch, sent);
+        const subscribers = this.registry.subscriberCount(topic);
+        if (subscribers === 0) continue;
+        let frame: string | Uint8Array;
+        try {
+          frame = this.encode(this.formats[f], state.batch, sent);
+        } catch (err) {
+          this.encodeFailed(this.formats[f], state.batch.sym, err);
+          continue;
+        }
         this.publisher.publish(topic, frame, typeof frame !== 'string');
         this.frames[f].inc();
+        this.delivered[f].inc(ticks.length * subscribers);
         this.bytes[f].inc(typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
       }
       // A new array, not length = 0: encoders and the publisher may keep references to the ticks they were given.
@@ -96,6 +106,16 @@ export class Fanout {
       this.symbols.set(sym, state);
     }
     return state;
+  }
+
+  /**
+   * Ingest validation makes this all but impossible (a stream id beyond 2^53 ms would do it); if it happens, that
+   * format's subscribers miss the batch, so it is counted and logged, never silent.
+   */
+  private encodeFailed(format: FormatName, sym: string, err: unknown): void {
+    this.metrics.encodeErrors.inc({ format });
+    const message = err instanceof Error ? err.message : String(err);
+    this.logBad(`encode:${format}`, (suppressed) => this.log.error({ format, sym, err: message, suppressed }, 'cannot encode batch'));
   }
 
   private malformed(kind: MalformedKind, id: string): void {

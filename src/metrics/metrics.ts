@@ -39,6 +39,12 @@ export function createMetrics() {
     framesPublished: new Counter({
       name: 'tickgate_frames_published_total', help: 'Frames published to topics, by format', labelNames: ['format'], registers: r,
     }),
+    ticksDelivered: new Counter({
+      name: 'tickgate_ticks_delivered_total', help: 'Ticks handed to client sockets: ticks per frame times the topic\'s subscribers, by format', labelNames: ['format'], registers: r,
+    }),
+    encodeErrors: new Counter({
+      name: 'tickgate_encode_errors_total', help: 'Batches a format could not encode (its subscribers missed them), by format', labelNames: ['format'], registers: r,
+    }),
     bytesPublished: new Counter({
       name: 'tickgate_published_bytes_total', help: 'Bytes of frames published to topics (once per topic, before fan-out), by format', labelNames: ['format'], registers: r,
     }),

@@ -6,7 +6,9 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket } from 'uWebSockets.js';
 import { CLOSE_CODES } from '../protocol/codes';
 import { COMPRESSIONS, Compression, ENCODINGS, Encoding, FormatName, formatName } from '../wire/formats';
+import { join } from 'node:path';
 import { loadUws } from './uws';
+import { mountStaticDir } from './static-files';
 import { newSessionData, SessionData, SessionDeps, SessionHandler } from './session';
 
 export interface ServerOptions {
@@ -65,6 +67,10 @@ export class GatewayServer {
       json(res, r.ready ? '200 OK' : '503 Service Unavailable', r);
     });
     this.app.get('/metrics', (res) => this.metrics(res));
+    // The demo page (dist/web) and the browser SDK bundle it loads (dist/client), when they were built.
+    const dist = join(__dirname, '..');
+    mountStaticDir(this.app, join(dist, 'web'), '/');
+    mountStaticDir(this.app, join(dist, 'client'), '/client/');
     this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'NOT_FOUND' }));
   }
 

@@ -76,3 +76,42 @@ describe('ingest: Fanout (the hot path)', () => {
     expect(encoded.map((e) => e.ids)).to.deep.equal([['5-0'], ['10-0']]);
   });
 });
+
+describe('ingest: Fanout with the real encoders', () => {
+  it('calls the encoder and LZ4 once per (symbol, format) per read, for 1 and for 1,000 subscribers', () => {
+    // frame-encode calls compressSync through the module object, so counting it here counts the real calls.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const lz4 = require('lz4-napi') as { compressSync: (b: Buffer) => Buffer };
+    const original = lz4.compressSync;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { encodeFrame } = require('../../src/wire/frame-encode') as typeof import('../../src/wire/frame-encode');
+    const results: { encodes: number; compresses: number; frames: number }[] = [];
+    try {
+      for (const subscribers of [1, 1000]) {
+        let encodes = 0;
+        let compresses = 0;
+        lz4.compressSync = (b) => {
+          compresses++;
+          return original(b);
+        };
+        const registry = new LocalRegistry();
+        let frames = 0;
+        const fanout = new Fanout(FORMAT_NAMES, (f, b, s) => {
+          encodes++;
+          return encodeFrame(f, b, s);
+        }, registry, { publish: () => frames++ }, createMetrics(), silent);
+        for (let s = 0; s < subscribers; s++) {
+          registry.openSession(s, 0, 0);
+          for (const f of FORMAT_NAMES) registry.addSubscription(s, topicFor(f, 'A'));
+        }
+        // 100 ticks: well above both LZ4 thresholds, so both +lz4 formats compress.
+        fanout.publishEntries(Array.from({ length: 100 }, (_, i) => entry(`1-${i}`, 'A', `${100 + i}.25`)), false);
+        results.push({ encodes, compresses, frames });
+      }
+    } finally {
+      lz4.compressSync = original;
+    }
+    expect(results[0]).to.deep.equal({ encodes: 4, compresses: 2, frames: 4 });
+    expect(results[1]).to.deep.equal(results[0]);
+  });
+});

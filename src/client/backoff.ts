@@ -1,0 +1,19 @@
+/** Reconnect delays: exponential, capped, with jitter so that clients dropped together do not return together. */
+
+export interface BackoffOptions {
+  /** Delay before the first retry, ms. */
+  initialDelayMs: number;
+  /** Upper bound of any delay, ms. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffOptions = { initialDelayMs: 250, maxDelayMs: 30_000 };
+
+/**
+ * Delay before retry number `attempt` (0-based): "equal jitter", uniformly in [cap/2, cap] where
+ * cap = min(max, initial·2^attempt), so the delay still grows while no two clients pick the same one.
+ */
+export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
+  const cap = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** Math.min(attempt, 30));
+  return cap / 2 + random() * (cap / 2);
+}

@@ -1,0 +1,19 @@
+/**
+ * The SDK for browsers, bundled to dist/client/tickgate-client.mjs by build-browser.ts. Uses the native WebSocket
+ * and the pure-JS LZ4 decoder: nothing from Node (no `ws`, no lz4-napi) may be reachable from this entry.
+ */
+import { ClientOptions, TickgateClient, WebSocketConstructor } from './client';
+
+export { TickgateClient } from './client';
+export type { ClientOptions, ClientEvents, WebSocketConstructor, WebSocketLike } from './client';
+export { TickgateError } from './errors';
+export type { ClientErrorCode } from './errors';
+export { decodeFrame } from '../wire/frame';
+export { FrameDecodeError } from '../wire/errors';
+export type { DataFrame, Tick } from '../wire/tick';
+
+export function connect(url: string, options: ClientOptions & { WebSocket?: WebSocketConstructor } = {}): TickgateClient {
+  const impl = options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
+  if (!impl) throw new TypeError('no WebSocket implementation: pass options.WebSocket');
+  return new TickgateClient(url, impl, options);
+}

@@ -1,0 +1,58 @@
+/**
+ * Binary WebSocket frames ('json+lz4', 'bin', 'bin+lz4'): a two-byte header, then the payload.
+ *
+ *   byte 0   version (1)
+ *   byte 1   flags: bit 0 LZ4, bit 1 binary encoding (clear: JSON as UTF-8); bits 2-7 reserved, zero
+ *   LZ4:     bytes 2-5 uncompressed length (u32, little-endian), then one LZ4 block
+ *   else:    the payload itself
+ *
+ * Plain 'json' frames are WebSocket text frames without this header. The LZ4 layout is exactly lz4-napi's
+ * compressSync output (length-prefixed block) after the two header bytes, so the encoder copies it once.
+ *
+ * decodeFrame is browser-safe; the encoder lives in frame-encode.ts because it needs lz4-napi.
+ */
+import { decodeBinaryBatch } from './binary';
+import { FrameDecodeError } from './errors';
+import { decodeJsonFrame } from './json';
+import { decodeLz4Block, DEFAULT_MAX_RAW_LENGTH } from './lz4-block';
+import { DataFrame } from './tick';
+
+export const FRAME_VERSION = 1;
+export const FLAG_LZ4 = 0x01;
+export const FLAG_BINARY = 0x02;
+const FLAGS_KNOWN = FLAG_LZ4 | FLAG_BINARY;
+export const HEADER_BYTES = 2;
+export const LZ4_LENGTH_BYTES = 4;
+
+export interface DecodeOptions {
+  /** Largest uncompressed payload accepted from an LZ4 frame; checked before allocating. */
+  maxRawLength?: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Any data frame the gateway sends: a text frame (plain JSON) or a binary one. Throws FrameDecodeError. */
+export function decodeFrame(data: string | Uint8Array | ArrayBuffer, options: DecodeOptions = {}): DataFrame {
+  if (typeof data === 'string') return decodeJsonFrame(data);
+  const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
+  if (bytes.length < HEADER_BYTES) throw new FrameDecodeError('TRUNCATED', 'frame shorter than its header');
+  if (bytes[0] !== FRAME_VERSION) throw new FrameDecodeError('BAD_VERSION', `unsupported frame version ${bytes[0]}`);
+  const flags = bytes[1];
+  if (flags & ~FLAGS_KNOWN) throw new FrameDecodeError('BAD_FLAGS', `unknown flags 0x${flags.toString(16)}`);
+
+  let payload = bytes.subarray(HEADER_BYTES);
+  if (flags & FLAG_LZ4) {
+    if (payload.length < LZ4_LENGTH_BYTES) throw new FrameDecodeError('TRUNCATED', 'LZ4 frame without its length');
+    const rawLength = (payload[0] | (payload[1] << 8) | (payload[2] << 16) | (payload[3] << 24)) >>> 0;
+    payload = decodeLz4Block(payload.subarray(LZ4_LENGTH_BYTES), rawLength, options.maxRawLength ?? DEFAULT_MAX_RAW_LENGTH);
+  }
+  if (flags & FLAG_BINARY) return decodeBinaryBatch(payload);
+
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    throw new FrameDecodeError('BAD_JSON_FRAME', 'JSON payload is not UTF-8');
+  }
+  return decodeJsonFrame(text);
+}

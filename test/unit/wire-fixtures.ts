@@ -1,0 +1,83 @@
+/**
+ * Random tick batches for the wire specs: seeded, so a failing case reproduces from the seed in its message.
+ * Covers the edges the binary format must carry exactly: ids up to 2^53-1, ids going backwards, decimals with
+ * trailing zeros, negatives, zero, non-canonical spellings and mantissas too large for an integer.
+ */
+import { seededRandom } from '../../src/bench/sample-ticks';
+import { Side, Tick, TickBatch } from '../../src/wire/tick';
+
+export { seededRandom };
+
+export type Random = () => number;
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+export function int(rnd: Random, lo: number, hi: number): number {
+  return lo + Math.floor(rnd() * (hi - lo + 1));
+}
+
+function pick<T>(rnd: Random, items: readonly T[]): T {
+  return items[Math.floor(rnd() * items.length)];
+}
+
+function digits(rnd: Random, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += String(int(rnd, 0, 9));
+  return s;
+}
+
+/** Any string DECIMAL_PATTERN accepts, biased towards the interesting ones. */
+export function randomDecimal(rnd: Random): string {
+  const kind = int(rnd, 0, 9);
+  const sign = rnd() < 0.2 ? '-' : '';
+  if (kind === 0) return pick(rnd, ['0', '0.0', '-0', '-0.000', '101.250', '007.50', '00', '9007199254740991', '9007199254740992', '0.000000000000000001']);
+  if (kind === 1) return sign + String(int(rnd, 1, 9)) + digits(rnd, int(rnd, 0, 17)) + '.' + digits(rnd, int(rnd, 1, 18)); // often > 2^53
+  const intPart = String(int(rnd, 0, 99999));
+  const scale = int(rnd, 0, 8);
+  return sign + intPart + (scale ? '.' + digits(rnd, scale) : '');
+}
+
+/** A realistic random walk, or wild values, depending on `wild`. */
+function randomTicks(rnd: Random, count: number, sent: number, wild: boolean): Tick[] {
+  const ticks: Tick[] = [];
+  let ms = wild ? int(rnd, 0, 1) * MAX_SAFE : sent - int(rnd, 0, 50);
+  let seq = 0;
+  let px = int(rnd, 1, 10_000_000);
+  for (let i = 0; i < count; i++) {
+    if (wild && rnd() < 0.3) {
+      ms = pick(rnd, [0, MAX_SAFE, int(rnd, 0, MAX_SAFE), ms]);
+      seq = pick(rnd, [0, MAX_SAFE, int(rnd, 0, 1000)]);
+    } else if (rnd() < 0.5) {
+      seq = Math.min(MAX_SAFE, seq + 1);
+    } else {
+      ms = Math.min(MAX_SAFE, ms + int(rnd, 1, 3));
+      seq = 0;
+    }
+    px += int(rnd, -5, 5);
+    const tick: Tick = {
+      id: `${ms}-${seq}`,
+      ts: wild ? int(rnd, 0, MAX_SAFE) : ms + int(rnd, -3, 3),
+      px: wild ? randomDecimal(rnd) : (px / 100).toFixed(2),
+      sz: wild ? randomDecimal(rnd) : (int(rnd, 1, 50_000) / 10_000).toFixed(4),
+    };
+    for (const key of ['bid', 'ask', 'bsz', 'asz'] as const) if (rnd() < 0.5) tick[key] = randomDecimal(rnd);
+    if (rnd() < 0.5) tick.side = pick<Side>(rnd, ['buy', 'sell']);
+    ticks.push(tick);
+  }
+  return ticks;
+}
+
+const SYMBOLS = ['BTC-USD', 'ETH-USD', 'EUR/USD', 'ES.Z5', 'a', 'X:Y_Z-1234567890abcdefghijklmnop'];
+
+export function randomBatch(rnd: Random, sent: number): TickBatch {
+  const count = pick(rnd, [0, 1, 2, 10, int(rnd, 1, 200)]);
+  return { sym: pick(rnd, SYMBOLS), ticks: randomTicks(rnd, count, sent, rnd() < 0.3) };
+}
+
+/** Extra stream fields only JSON carries, including characters JSON must escape. */
+export function withExtras(rnd: Random, batch: TickBatch): TickBatch {
+  return {
+    sym: batch.sym,
+    ticks: batch.ticks.map((t) => (rnd() < 0.3 ? { ...t, extra: { venue: 'X"\\\n€', n: String(int(rnd, 0, 9)) } } : t)),
+  };
+}

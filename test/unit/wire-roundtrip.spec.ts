@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { ByteReader, ByteWriter } from '../../src/wire/bytes';
+import { DecimalParts, formatDecimal, parseDecimal, ParseResult } from '../../src/wire/decimal';
+import { WireEncodeError } from '../../src/wire/encode-error';
+import { decodeFrame } from '../../src/wire/frame';
+import { encodeFrame } from '../../src/wire/frame-encode';
+import { FORMAT_NAMES } from '../../src/wire/formats';
+import { isValidDecimal, TickBatch } from '../../src/wire/tick';
+import { randomBatch, randomDecimal, seededRandom, withExtras } from './wire-fixtures';
+
+const SENT = 1732480000123;
+
+function roundTrip(format: (typeof FORMAT_NAMES)[number], batch: TickBatch, sent = SENT) {
+  return decodeFrame(encodeFrame(format, batch, sent));
+}
+
+describe('wire: decimal conversion', () => {
+  it('turns canonical decimals into (mantissa, scale) and back into the identical string', () => {
+    const parts = new DecimalParts();
+    for (const s of ['101.250', '-101.250', '0', '0.00', '-0.5', '27123.45', '0.0123', '9007199254740991', '-1.000000000000000']) {
+      expect(parseDecimal(s, parts), s).to.equal(ParseResult.Scaled);
+      expect(formatDecimal(parts.mantissa, parts.scale)).to.equal(s);
+    }
+  });
+
+  it('keeps as literals the decimals without an exact integer form', () => {
+    const parts = new DecimalParts();
+    for (const s of ['-0', '-0.00', '007.5', '00', '9007199254740992', '123456789012345678.123456789012345678']) {
+      expect(parseDecimal(s, parts), s).to.equal(ParseResult.Literal);
+    }
+  });
+
+  it('accepts exactly the strings DECIMAL_PATTERN accepts', () => {
+    const rnd = seededRandom(7);
+    const alphabet = '0123456789.-e ';
+    for (let i = 0; i < 20_000; i++) {
+      let s = '';
+      const len = Math.floor(rnd() * 12);
+      for (let j = 0; j < len; j++) s += alphabet[Math.floor(rnd() * alphabet.length)];
+      const candidate = i % 2 ? s : randomDecimal(rnd);
+      const accepted = parseDecimal(candidate, new DecimalParts()) !== ParseResult.Invalid;
+      expect(accepted, JSON.stringify(candidate)).to.equal(isValidDecimal(candidate));
+    }
+  });
+});
+
+describe('wire: varints', () => {
+  it('round-trip zigzag values across the whole safe-integer range', () => {
+    const values = [0, 1, -1, 63, -64, 64, -65, 2 ** 30, -(2 ** 30), 2 ** 31, 2 ** 32 + 5, -(2 ** 40) - 3];
+    values.push(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 53 - 2, -(2 ** 52) - 1);
+    const w = new ByteWriter(4);
+    for (const v of values) {
+      w.ensure(10);
+      w.zigzag(v);
+      w.ensure(10);
+      w.uvarint(Math.abs(v));
+    }
+    const r = new ByteReader(w.buf, 0, w.pos);
+    for (const v of values) {
+      expect(r.zigzag()).to.equal(v);
+      expect(r.uvarint()).to.equal(Math.abs(v));
+    }
+    expect(r.remaining()).to.equal(0);
+  });
+});
+
+describe('wire: encodeFrame/decodeFrame round trip', function () {
+  this.timeout(30_000); // thousands of cases; the machine may be busy
+  for (const format of FORMAT_NAMES) {
+    it(`returns the same batch for 3,000 random batches in '${format}' (seed 1000+i)`, () => {
+      for (let i = 0; i < 3000; i++) {
+        const rnd = seededRandom(1000 + i);
+        const sent = SENT + Math.floor(rnd() * 1000);
+        const batch = format.startsWith('json') ? withExtras(rnd, randomBatch(rnd, sent)) : randomBatch(rnd, sent);
+        expect(roundTrip(format, batch, sent), `seed ${1000 + i}`).to.deep.equal({ ...batch, sent });
+      }
+    });
+  }
+
+  it("sends 'json' as a text frame and every other format as binary", () => {
+    const batch = randomBatch(seededRandom(1), SENT);
+    expect(encodeFrame('json', batch, SENT)).to.be.a('string');
+    for (const f of ['json+lz4', 'bin', 'bin+lz4'] as const) expect(encodeFrame(f, batch, SENT)).to.be.instanceOf(Uint8Array);
+  });
+
+  it('sets the LZ4 flag only when compression made the frame smaller', () => {
+    const ticks = Array.from({ length: 50 }, (_, i) => ({ id: `1732480000000-${i}`, ts: 1732480000000, px: '1.00', sz: '1' }));
+    const big = encodeFrame('json+lz4', { sym: 'BTC-USD', ticks }, SENT) as Uint8Array;
+    const small = encodeFrame('json+lz4', { sym: 'BTC-USD', ticks: ticks.slice(0, 1) }, SENT) as Uint8Array;
+    expect(big[1] & 1).to.equal(1);
+    expect(small[1] & 1).to.equal(0);
+  });
+
+  it('drops extra fields in the binary formats and keeps them in JSON', () => {
+    const batch = { sym: 'BTC-USD', ticks: [{ id: '5-0', ts: 5, px: '1', sz: '2', extra: { venue: 'X' } }] };
+    expect(roundTrip('bin', batch).ticks[0]).to.deep.equal({ id: '5-0', ts: 5, px: '1', sz: '2' });
+    expect(roundTrip('json+lz4', batch).ticks[0].extra).to.deep.equal({ venue: 'X' });
+  });
+
+  it('carries ids with ms up to 2^53-1 exactly and refuses larger ones with ID_OUT_OF_RANGE', () => {
+    const max = `${Number.MAX_SAFE_INTEGER}-${Number.MAX_SAFE_INTEGER}`;
+    const ok = { sym: 'BTC-USD', ticks: [{ id: max, ts: 0, px: '1', sz: '1' }, { id: '0-0', ts: Number.MAX_SAFE_INTEGER, px: '1', sz: '1' }] };
+    expect(roundTrip('bin', ok)).to.deep.equal({ ...ok, sent: SENT });
+    for (const id of ['9007199254740992-0', '0-9007199254740992', '18446744073709551615-18446744073709551615']) {
+      const batch = { sym: 'BTC-USD', ticks: [{ id, ts: 0, px: '1', sz: '1' }] };
+      expect(() => encodeFrame('bin', batch, SENT), id).to.throw(WireEncodeError).with.property('code', 'ID_OUT_OF_RANGE');
+    }
+  });
+
+  it('refuses malformed values with a typed error instead of guessing', () => {
+    const tick = { id: '1-0', ts: 1, px: '1', sz: '1' };
+    const cases: [object, string][] = [
+      [{ ...tick, id: '01-0' }, 'INVALID_ID'],
+      [{ ...tick, id: '1' }, 'INVALID_ID'],
+      [{ ...tick, ts: 1.5 }, 'INVALID_TS'],
+      [{ ...tick, px: '1e5' }, 'INVALID_DECIMAL'],
+      [{ ...tick, bid: '' }, 'INVALID_DECIMAL'],
+    ];
+    for (const [t, code] of cases) {
+      expect(() => encodeFrame('bin+lz4', { sym: 'BTC-USD', ticks: [t as never] }, SENT)).to.throw(WireEncodeError).with.property('code', code);
+    }
+    expect(() => encodeFrame('bin', { sym: 'bad symbol', ticks: [] }, SENT)).to.throw(WireEncodeError).with.property('code', 'INVALID_SYMBOL');
+  });
+
+  it('still encodes correctly after a batch that failed halfway', () => {
+    const bad = { sym: 'BTC-USD', ticks: [{ id: '1-0', ts: 1, px: '1.5', sz: '1' }, { id: '1-1', ts: 1, px: 'x', sz: '1' }] };
+    expect(() => encodeFrame('bin', bad, SENT)).to.throw(WireEncodeError);
+    const good = { sym: 'ETH-USD', ticks: [{ id: '2-0', ts: 2, px: '1.6', sz: '1' }] };
+    expect(roundTrip('bin', good)).to.deep.equal({ ...good, sent: SENT });
+  });
+});
