@@ -50,6 +50,7 @@ async function main(argv: string[]): Promise<void> {
     case 'gateway': {
       const cfg = gatewayConfig(rest);
       const gw = await startGateway(cfg, createLogger(cfg.logLevel));
+      process.on('SIGUSR2', gw.recycleWorkers);
       await untilSignalled(gw.stop, cfg.shutdownTimeoutMs);
       break;
     }

@@ -4,7 +4,7 @@
  * Each option is declared once; its flag (`--read-count`) and variable (`TICKGATE_READ_COUNT`) derive from its
  * name, so the CLI, the environment and the README table cannot drift apart. Flags win over the environment.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -46,6 +46,9 @@ const common = {
 const gatewayOptions = {
   ...common,
   port: int(9001, 0, 65535, 'listen port; 0 picks a free one (logged)'),
+  workers: int(availableParallelism(), 1, 64, 'worker threads, each a uWS App on the same port (default: one per core)'),
+  topicCapacity: int(65_536, 16, 1 << 24, 'topics (symbol × format) with subscribers that each worker can track'),
+  sessionCapacity: int(131_072, 16, 1 << 24, 'connections each worker can hold; beyond it new ones are closed with 4006'),
   host: str('0.0.0.0', 'listen address'),
   instance: str(hostname(), 'instance id: names the consumer group and consumer'),
   group: str('', 'consumer group (default tickgate:<instance>); one per gateway instance, never shared'),

@@ -1,64 +1,59 @@
 /**
- * The gateway process: wires config, registry, metrics, the uWS server, the fan-out and the stream reader, and
- * owns the shutdown order (stop reading → publish and ack what was read → close clients with 1001 and the listen
- * socket → close Redis).
+ * The gateway process. The main thread owns ingest: one consumer-group reader and the fan-out that encodes each
+ * batch once per format; N worker threads each run a uWS App on the same port and publish the frames to their
+ * clients. This module wires them and owns the shutdown order: stop reading → publish and ack what was read →
+ * close every worker (listen socket, clients with 1001) → close Redis.
  */
 import { GatewayConfig } from './config';
 import { createLogger, Logger } from './log';
 import { createMetrics } from './metrics/metrics';
-import { LocalRegistry } from './registry/local-registry';
-import { GatewayServer } from './server/app';
+import { PartitionedRegistry } from './registry/partitioned-registry';
+import { WorkerPool } from './server/worker-pool';
 import { Fanout } from './ingest/fanout';
 import { StreamReader } from './ingest/reader';
 import { closeRedis, connectInBackground, createRedis } from './ingest/redis';
+import { CLOSE_CODES } from './protocol/codes';
 import { FORMAT_NAMES } from './wire/formats';
 import { encodeFrame } from './wire/frame-encode';
 
 export interface RunningGateway {
   port: number;
   stop(): Promise<void>;
+  /** Restarts the worker threads one after another (SIGUSR2). */
+  recycleWorkers(): void;
 }
 
 export async function startGateway(cfg: GatewayConfig, log: Logger = createLogger(cfg.logLevel)): Promise<RunningGateway> {
-  const metrics = createMetrics();
-  const registry = new LocalRegistry();
-  const limits = {
-    maxSymbols: cfg.maxSymbols, maxPayload: cfg.maxPayload, rateLimit: cfg.rateLimit, rateBurst: cfg.rateBurst,
-    floodCloseAfter: cfg.floodCloseAfter,
-  };
-  let reader: StreamReader | undefined;
-  const server = new GatewayServer(
-    { host: cfg.host, port: cfg.port, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES) },
-    { registry, metrics, log, limits, workerId: 0 },
-    {
-      isReady: () => (reader?.ready ? { ready: true } : { ready: false, reason: 'stream reader is not connected to Redis' }),
-      metricsText: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
-    },
-  );
-  const fanout = new Fanout(FORMAT_NAMES, encodeFrame, registry, server, metrics, log);
+  const registry = new PartitionedRegistry(cfg.workers, { topicCapacity: cfg.topicCapacity, sessionCapacity: cfg.sessionCapacity });
+  const metrics = createMetrics({ processMetrics: true, registryStats: () => registry.stats() });
+  const pool = new WorkerPool(cfg, registry, metrics, log);
+  const fanout = new Fanout(FORMAT_NAMES, encodeFrame, registry, pool, metrics, log);
   const redisOpts = { url: cfg.redis, backoffMaxMs: cfg.redisBackoffMaxMs, log };
   const readClient = createRedis({ ...redisOpts, name: `tickgate-read-${cfg.consumer}`, onReconnecting: () => metrics.redisReconnects.inc() });
   const controlClient = createRedis({ ...redisOpts, name: `tickgate-ctl-${cfg.consumer}` });
-  connectInBackground(readClient, log);
-  connectInBackground(controlClient, log);
-  reader = new StreamReader(readClient, controlClient, {
+  const reader = new StreamReader(readClient, controlClient, {
     streams: cfg.stream, group: cfg.group, consumer: cfg.consumer, count: cfg.readCount, blockMs: cfg.readBlockMs,
     claimIdleMs: cfg.claimIdleMs, claimIntervalMs: cfg.claimIntervalMs, maxDeliveries: cfg.maxDeliveries,
     deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs,
-  }, fanout, metrics, log);
+  }, fanout, metrics, log, (ready) => pool.setReady(ready));
 
-  const port = await server.listen();
+  const port = await pool.start();
+  connectInBackground(readClient, log);
+  connectInBackground(controlClient, log);
   reader.start();
-  log.info({ port, host: cfg.host, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
+  log.info({ port, host: cfg.host, workers: cfg.workers, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
     streams: cfg.stream, group: cfg.group, consumer: cfg.consumer }, 'serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     log.info('shutting down');
     await reader.stop();
-    server.close();
+    await pool.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
     await Promise.allSettled([closeRedis(readClient), closeRedis(controlClient)]);
     log.info('stopped');
   })());
-  return { port, stop };
+  const recycleWorkers = () => {
+    for (let id = 0; id < cfg.workers; id++) setTimeout(() => pool.recycle(id), id * 1000);
+  };
+  return { port, stop, recycleWorkers };
 }

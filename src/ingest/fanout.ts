@@ -6,7 +6,6 @@
  * published frame out natively, so a symbol with 10,000 subscribers costs the same encode as one with 1.
  * Allocation is limited to the ticks and the frames themselves: the per-symbol groups and topic names are reused.
  */
-import { ConnectionRegistry } from '../registry/registry';
 import { FormatName, topicFor } from '../wire/formats';
 import { compareStreamIds, TickBatch } from '../wire/tick';
 import { Metrics } from '../metrics/metrics';
@@ -20,6 +19,13 @@ export type FrameEncoder = (format: FormatName, batch: TickBatch, sent: number) 
 
 export interface FramePublisher {
   publish(topic: string, frame: string | Uint8Array, isBinary: boolean): void;
+  /** Called once per read after its last publish; resolves when the frames have reached every client socket. */
+  flush(): Promise<void> | undefined;
+}
+
+/** What the hot path needs of the registry: one lock-free lookup per (symbol, format). */
+export interface SubscriberCounts {
+  subscriberCount(topic: string): number;
 }
 
 interface SymbolState {
@@ -41,7 +47,7 @@ export class Fanout {
   constructor(
     private readonly formats: readonly FormatName[],
     private readonly encode: FrameEncoder,
-    private readonly registry: ConnectionRegistry,
+    private readonly registry: SubscriberCounts,
     private readonly publisher: FramePublisher,
     private readonly metrics: Metrics,
     private readonly log: Logger,
@@ -55,8 +61,9 @@ export class Fanout {
   /**
    * Publishes one read's entries. `redelivered` marks entries read again (pending recovery, XAUTOCLAIM): they may
    * be older than what clients already have, and are then skipped so a client never sees a price go backwards.
+   * Returns the publisher's flush: the entries may be acked once it settles.
    */
-  publishEntries(entries: readonly RawEntry[], redelivered: boolean): void {
+  publishEntries(entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined {
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i];
       const parsed = parseEntry(id, fields);
@@ -97,6 +104,7 @@ export class Fanout {
       state.batch.ticks = [];
     }
     this.touched.length = 0;
+    return this.publisher.flush();
   }
 
   private stateOf(sym: string): SymbolState {

@@ -33,7 +33,8 @@ export interface ReaderOptions {
 }
 
 export interface EntrySink {
-  publishEntries(entries: readonly RawEntry[], redelivered: boolean): void;
+  /** Publishes synchronously; a returned promise settles when the publish is complete, and only then is it acked. */
+  publishEntries(entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined;
 }
 
 type StreamReply = [string, RawEntry[]][] | null;
@@ -57,6 +58,7 @@ export class StreamReader {
     private readonly sink: EntrySink,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly onReady: (ready: boolean) => void,
   ) {}
 
   /** True while connected, set up, and reading. */
@@ -74,7 +76,7 @@ export class StreamReader {
     this.stopping = true;
     clearInterval(this.claimTimer);
     await this.running;
-    await Promise.allSettled([...this.inflightAcks]);
+    while (this.inflightAcks.size > 0) await Promise.allSettled([...this.inflightAcks]);
     this.setReady(false);
   }
 
@@ -212,18 +214,25 @@ export class StreamReader {
     for (const [stream, entries] of reply) {
       this.metrics.ticksRead.labels(stream).inc(entries.length);
       this.metrics.readBatchSize.observe(entries.length);
-      this.sink.publishEntries(entries, redelivered);
-      this.ack(stream, entries.map((e) => e[0]));
+      const published = this.sink.publishEntries(entries, redelivered);
+      const ids = entries.map((e) => e[0]);
+      // Not awaited: the next read goes out while the workers publish this one; the ack waits for them.
+      if (published) this.track(published.then(() => this.ack(stream, ids)));
+      else this.ack(stream, ids);
     }
     this.metrics.readToPublish.observe((performance.now() - started) / 1000);
   }
 
   private ack(stream: string, ids: string[]): void {
-    const p = this.control.sendCommand(['XACK', stream, this.opts.group, ...ids]).catch(() => {
+    this.track(this.control.sendCommand(['XACK', stream, this.opts.group, ...ids]).then(() => undefined, () => {
       const kept = this.failedAcks.get(stream);
       if (kept) kept.push(...ids);
       else this.failedAcks.set(stream, ids);
-    });
+    }));
+  }
+
+  /** stop() waits for these: what was read is published and acked before the reader reports stopped. */
+  private track(p: Promise<void>): void {
     this.inflightAcks.add(p);
     void p.finally(() => this.inflightAcks.delete(p));
   }
@@ -239,6 +248,7 @@ export class StreamReader {
     if (this.isReady === ready) return;
     this.isReady = ready;
     this.metrics.readerReady.set(ready ? 1 : 0);
+    this.onReady(ready);
     this.log.info({ ready }, ready ? 'stream reader running' : 'stream reader not ready');
   }
 }

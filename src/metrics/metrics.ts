@@ -1,19 +1,41 @@
 /**
- * Prometheus metrics: one prom-client registry for the process, every metric defined here so names, units and
- * label sets are reviewed in one place. Labels are bounded sets (format, error code, close reason, malformed kind,
- * stream), never a symbol or a client.
+ * Prometheus metrics, every one defined here so names, units and label sets are reviewed in one place. Labels are
+ * bounded sets (format, error code, close reason, malformed kind, stream), never a symbol or a client.
+ *
+ * Each thread has its own prom-client registry; the main thread serves the whole process by aggregating the
+ * workers' counters with its own (summed), and computes the registry gauges once from the shared registry, so a
+ * connection is counted exactly once whichever worker holds it.
  *
  * Counters move once per batch or per event, never per tick inside a loop.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { RegistryStats } from '../registry/registry';
+import type { ProcessRegistryStats } from '../registry/partitioned-registry';
 
-export function createMetrics() {
+export interface MetricsOptions {
+  /** Node's process metrics (CPU, RSS, heap, event-loop lag, GC): the main thread's, once per process. */
+  processMetrics: boolean;
+  /** Source of the connection/subscription gauges: the main thread's process-wide registry view. */
+  registryStats?: () => ProcessRegistryStats;
+}
+
+export function createMetrics(options: MetricsOptions = { processMetrics: false }) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tickgate_' });
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'tickgate_' });
   const r = [registry];
+  const stats = options.registryStats;
+  const statGauge = (name: string, help: string, pick: (s: RegistryStats) => number) =>
+    stats && new Gauge({ name, help, registers: r, collect() { this.set(pick(stats())); } });
   return {
     registry,
-    connectionsOpen: new Gauge({ name: 'tickgate_connections_open', help: 'Open WebSocket connections', registers: r }),
+    connectionsOpen: stats && new Gauge({
+      name: 'tickgate_connections_open', help: 'Open WebSocket connections, by worker thread', labelNames: ['worker'], registers: r,
+      collect() {
+        stats().sessionsByWorker.forEach((n, worker) => this.set({ worker: String(worker) }, n));
+      },
+    }),
+    subscriptions: statGauge('tickgate_subscriptions', 'Subscriptions across all connections', (s) => s.subscriptions),
+    activeTopics: statGauge('tickgate_active_topics', 'Topics (symbol, format) with at least one subscriber', (s) => s.activeTopics),
     connectionsOpened: new Counter({ name: 'tickgate_connections_opened_total', help: 'WebSocket connections accepted', registers: r }),
     connectionsClosed: new Counter({
       name: 'tickgate_connections_closed_total', help: 'WebSocket connections closed, by reason', labelNames: ['reason'], registers: r,
@@ -21,8 +43,6 @@ export function createMetrics() {
     upgradesRejected: new Counter({
       name: 'tickgate_upgrades_rejected_total', help: 'WebSocket upgrades refused with an HTTP error, by reason', labelNames: ['reason'], registers: r,
     }),
-    subscriptions: new Gauge({ name: 'tickgate_subscriptions', help: 'Subscriptions across all connections', registers: r }),
-    activeTopics: new Gauge({ name: 'tickgate_active_topics', help: 'Topics (symbol, format) with at least one subscriber', registers: r }),
     clientErrors: new Counter({
       name: 'tickgate_client_errors_total', help: 'Error replies sent to clients, by code', labelNames: ['code'], registers: r,
     }),
@@ -58,7 +78,15 @@ export function createMetrics() {
     }),
     redisReconnects: new Counter({ name: 'tickgate_redis_reconnects_total', help: 'Reconnections to Redis', registers: r }),
     readerReady: new Gauge({ name: 'tickgate_reader_ready', help: '1 while the stream reader is connected and reading', registers: r }),
+    workersAlive: new Gauge({ name: 'tickgate_workers_alive', help: 'Server worker threads running', registers: r }),
+    workerRestarts: new Counter({ name: 'tickgate_worker_restarts_total', help: 'Server worker threads restarted after they exited', registers: r }),
   };
+}
+
+/** The process's metrics text from each thread's `getMetricsAsJSON()`: counters and gauges summed. */
+export async function aggregateMetrics(perThread: object[][]): Promise<{ contentType: string; body: string }> {
+  const merged = AggregatorRegistry.aggregate(perThread);
+  return { contentType: merged.contentType, body: await merged.metrics() };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

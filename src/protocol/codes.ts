@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_FRAME: 'requests are text frames; binary frames are not accepted',
   UNAUTHORIZED: 'missing or invalid credentials',
   FORBIDDEN: 'not entitled to a requested symbol',
+  CAPACITY_EXCEEDED: 'the gateway cannot track more topics right now; nothing was subscribed; retry later',
   RESUME_UNAVAILABLE: 'the requested resume position is older than the retained history',
   INTERNAL: 'the gateway failed to process the request; retry later',
 } as const;

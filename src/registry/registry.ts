@@ -1,9 +1,9 @@
 /**
  * The connection registry contract: which sessions exist, and how many subscribers each topic has.
  *
- * Two implementations share it: `LocalRegistry` (one thread, plain Maps) and the shared-memory registry that every
- * worker thread reads and writes without locks. The ingest path asks `subscriberCount` to skip encoding for topics
- * nobody listens to, so that call must be fast and must not allocate.
+ * Implemented by `SharedRegistry` over shared memory, read and written by several threads without locks. The
+ * ingest path asks `subscriberCount` to skip encoding for topics nobody listens to, so that call must be fast and
+ * must not allocate.
  *
  * A session's own list of topics lives with the session (its socket's user data); the registry only counts. A
  * session must remove each of its subscriptions before `closeSession`, and the server does so on every close,

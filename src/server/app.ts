@@ -13,7 +13,6 @@ import { newSessionData, SessionData, SessionDeps, SessionHandler } from './sess
 
 export interface ServerOptions {
   host: string;
-  port: number;
   idleTimeoutS: number;
   maxBackpressure: number;
   /** Formats this build can encode; others are refused at upgrade with 400. */
@@ -21,12 +20,16 @@ export interface ServerOptions {
 }
 
 export interface ServerHooks {
+  /** Liveness of the whole process (every worker), not only this thread. */
+  health(): { status: 'ok' | 'degraded'; workersAlive: number; workers: number };
   isReady(): { ready: boolean; reason?: string };
   metricsText(): Promise<{ contentType: string; body: string }>;
 }
 
 /** uWS closes frames above its own limit abruptly (1006). Ours is checked first, and answers with 1009. */
 const UWS_PAYLOAD_HEADROOM = 4;
+/** Time for close frames to leave before the remaining sockets are cut. */
+const CLOSE_GRACE_MS = 100;
 
 export class GatewayServer {
   private readonly app: TemplatedApp;
@@ -61,7 +64,7 @@ export class GatewayServer {
         sessions.close(ws, code);
       },
     });
-    this.app.get('/healthz', (res) => json(res, '200 OK', { status: 'ok' }));
+    this.app.get('/healthz', (res) => json(res, '200 OK', hooks.health()));
     this.app.get('/readyz', (res) => {
       const r = hooks.isReady();
       json(res, r.ready ? '200 OK' : '503 Service Unavailable', r);
@@ -74,11 +77,12 @@ export class GatewayServer {
     this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'NOT_FOUND' }));
   }
 
-  listen(): Promise<number> {
+  /** Every worker listens on the same port: uWS sets SO_REUSEPORT, and Linux spreads connections across them. */
+  listen(port: number): Promise<number> {
     const uws = loadUws();
     return new Promise((resolve, reject) => {
-      this.app.listen(this.opts.host, this.opts.port, (socket) => {
-        if (!socket) return reject(new Error(`cannot listen on ${this.opts.host}:${this.opts.port} (address in use or not permitted)`));
+      this.app.listen(this.opts.host, port, (socket) => {
+        if (!socket) return reject(new Error(`cannot listen on ${this.opts.host}:${port} (address in use or not permitted)`));
         this.listenSocket = socket;
         resolve(uws.us_socket_local_port(socket as unknown as import('uWebSockets.js').us_socket));
       });
@@ -98,13 +102,23 @@ export class GatewayServer {
     return this.sockets.size;
   }
 
-  /** Closes the listen socket first (uWS aborts at exit if one is open), then every client with `code`. */
-  close(code: number = CLOSE_CODES.GOING_AWAY, reason = 'server shutting down'): void {
+  /**
+   * Stops accepting, closes every client with `code`, then closes whatever is left (HTTP keep-alive sockets
+   * included). A thread must not exit while uWS still holds a socket: Node aborts the whole process then.
+   */
+  async close(code: number, reason: string): Promise<void> {
     if (this.listenSocket) {
       loadUws().us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
     }
     for (const ws of [...this.sockets]) ws.end(code, reason);
+    await new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS));
+    this.app.close();
+  }
+
+  /** For a thread that is failing: cut every socket now, so it can exit without taking the process down. */
+  abort(): void {
+    this.app.close();
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {

@@ -7,7 +7,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { CLOSE_CODES, ErrorCode } from '../protocol/codes';
 import { parseRequest, Request, RequestError, RequestId } from '../protocol/requests';
-import { ConnectionRegistry } from '../registry/registry';
+import { ConnectionRegistry, RegistryFullError } from '../registry/registry';
 import { FormatName, topicFor } from '../wire/formats';
 import { Metrics } from '../metrics/metrics';
 import { Logger } from '../log';
@@ -49,8 +49,14 @@ export class SessionHandler {
 
   open(ws: Socket): void {
     const s = ws.getUserData();
-    this.deps.registry.openSession(s.id, this.deps.workerId, Date.now());
-    this.deps.metrics.connectionsOpen.inc();
+    try {
+      this.deps.registry.openSession(s.id, this.deps.workerId, Date.now());
+    } catch (err) {
+      if (!(err instanceof RegistryFullError)) throw err;
+      this.deps.metrics.clientErrors.inc({ code: 'TOO_MANY_CONNECTIONS' });
+      ws.end(CLOSE_CODES.TOO_MANY_CONNECTIONS, 'gateway at its connection capacity; retry with backoff');
+      return;
+    }
     this.deps.metrics.connectionsOpened.inc();
     this.deps.log.debug({ session: s.id, ip: s.ip, format: s.format }, 'session opened');
   }
@@ -60,12 +66,9 @@ export class SessionHandler {
     const s = ws.getUserData();
     const { registry, metrics } = this.deps;
     for (const sym of s.symbols) registry.removeSubscription(s.id, topicFor(s.format, sym));
-    metrics.subscriptions.dec(s.symbols.size);
     s.symbols.clear();
     registry.closeSession(s.id);
-    metrics.connectionsOpen.dec();
     metrics.connectionsClosed.inc({ reason: closeReason(code) });
-    metrics.activeTopics.set(registry.stats().activeTopics);
     this.deps.log.debug({ session: s.id, code }, 'session closed');
   }
 
@@ -123,30 +126,33 @@ export class SessionHandler {
       return this.reject(ws, new RequestError('TOO_MANY_SYMBOLS',
         `subscribing to ${added.length} more symbols would exceed the limit of ${this.deps.limits.maxSymbols} per connection (${s.symbols.size} held)`, id));
     }
-    const { registry, metrics } = this.deps;
+    const { registry } = this.deps;
+    const done: string[] = [];
+    try {
+      for (const sym of added) {
+        registry.addSubscription(s.id, topicFor(s.format, sym));
+        done.push(sym);
+      }
+    } catch (err) {
+      if (!(err instanceof RegistryFullError)) throw err;
+      // All or nothing: a client must never hold half of what it asked for without knowing which half.
+      for (const sym of done) registry.removeSubscription(s.id, topicFor(s.format, sym));
+      return this.reject(ws, new RequestError('CAPACITY_EXCEEDED', 'the gateway cannot track more topics now; retry later', id));
+    }
     for (const sym of added) {
-      const topic = topicFor(s.format, sym);
-      ws.subscribe(topic);
-      registry.addSubscription(s.id, topic);
+      ws.subscribe(topicFor(s.format, sym));
       s.symbols.add(sym);
     }
-    metrics.subscriptions.inc(added.length);
-    metrics.activeTopics.set(registry.stats().activeTopics);
     this.ack(ws, id, 'subscribe', { symbols });
   }
 
   private unsubscribe(ws: Socket, s: SessionData, id: RequestId, symbols: string[]): void {
-    const { registry, metrics } = this.deps;
-    let removed = 0;
     for (const sym of symbols) {
       if (!s.symbols.delete(sym)) continue;
       const topic = topicFor(s.format, sym);
       ws.unsubscribe(topic);
-      registry.removeSubscription(s.id, topic);
-      removed++;
+      this.deps.registry.removeSubscription(s.id, topic);
     }
-    metrics.subscriptions.dec(removed);
-    metrics.activeTopics.set(registry.stats().activeTopics);
     this.ack(ws, id, 'unsubscribe', { symbols });
   }
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { freePort, pingRedis } from '../../src/demo/private-redis';
+import { pingRedis } from '../../src/demo/private-redis';
+import { freePort } from '../../src/net';
 import { repoRoot, waitUntil } from '../helpers/gateway';
 import { killAll, track } from '../helpers/processes';
 import { TestClient } from '../helpers/ws-client';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import pino from 'pino';
 import { Fanout, RawEntry } from '../../src/ingest/fanout';
 import { createMetrics } from '../../src/metrics/metrics';
-import { LocalRegistry } from '../../src/registry/local-registry';
+import { SharedRegistry } from '../../src/registry/shared-registry';
 import { FORMAT_NAMES, FormatName, topicFor } from '../../src/wire/formats';
 import { TickBatch } from '../../src/wire/tick';
 
@@ -13,15 +13,15 @@ function entry(id: string, sym: string, px = '1.00'): RawEntry {
 }
 
 function setup(formats: readonly FormatName[] = FORMAT_NAMES) {
-  const registry = new LocalRegistry();
+  const registry = SharedRegistry.create({ topicCapacity: 64, sessionCapacity: 2048 });
   const encoded: { format: FormatName; sym: string; ids: string[] }[] = [];
   const published: { topic: string; frame: string | Uint8Array }[] = [];
   const fanout = new Fanout(formats, (format, batch: TickBatch) => {
     encoded.push({ format, sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
     return `${format}:${batch.sym}:${batch.ticks.length}`;
-  }, registry, { publish: (topic, frame) => published.push({ topic, frame }) }, createMetrics(), silent);
+  }, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined }, createMetrics(), silent);
   const subscribe = (session: number, format: FormatName, sym: string) => {
-    registry.openSession(session, 0, 0);
+    if (!registry.session(session)) registry.openSession(session, 0, 0);
     registry.addSubscription(session, topicFor(format, sym));
   };
   return { registry, fanout, encoded, published, subscribe };
@@ -94,12 +94,12 @@ describe('ingest: Fanout with the real encoders', () => {
           compresses++;
           return original(b);
         };
-        const registry = new LocalRegistry();
+        const registry = SharedRegistry.create({ topicCapacity: 64, sessionCapacity: 2048 });
         let frames = 0;
         const fanout = new Fanout(FORMAT_NAMES, (f, b, s) => {
           encodes++;
           return encodeFrame(f, b, s);
-        }, registry, { publish: () => frames++ }, createMetrics(), silent);
+        }, registry, { publish: () => frames++, flush: () => undefined }, createMetrics(), silent);
         for (let s = 0; s < subscribers; s++) {
           registry.openSession(s, 0, 0);
           for (const f of FORMAT_NAMES) registry.addSubscription(s, topicFor(f, 'A'));

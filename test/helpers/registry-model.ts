@@ -1,8 +1,8 @@
 /**
- * The single-thread registry: plain Maps, used when the gateway runs one worker, and as the reference model the
- * shared-memory registry is tested against.
+ * A reference model of the registry in plain Maps: the property test drives it and SharedRegistry with the same
+ * calls and expects the same answers.
  */
-import { ConnectionRegistry, RegistryStats, SessionInfo } from './registry';
+import { ConnectionRegistry, RegistryStats, SessionInfo } from '../../src/registry/registry';
 
 export class LocalRegistry implements ConnectionRegistry {
   private readonly sessions = new Map<number, SessionInfo>();

@@ -1,0 +1,52 @@
+/**
+ * Messages between the main thread (ingest, the worker pool) and the server worker threads. One place, so each side
+ * can be read against the other.
+ */
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { GatewayConfig } from '../config';
+import type { SharedRegistryBuffers } from '../registry/shared-registry';
+
+export interface WorkerData {
+  workerId: number;
+  config: GatewayConfig;
+  /** The same fixed port for every worker. */
+  port: number;
+  registry: SharedRegistryBuffers;
+  /** Int32Array [readerReady, workersAlive, workersConfigured], written by the main thread. */
+  status: SharedArrayBuffer;
+}
+
+export const STATUS_READY = 0;
+export const STATUS_ALIVE = 1;
+export const STATUS_CONFIGURED = 2;
+
+/**
+ * One read's frames for every worker. The bytes of all frames sit back to back in one SharedArrayBuffer that all
+ * workers read, so handing a read to N workers copies nothing per worker.
+ */
+export interface FramesMessage {
+  type: 'frames';
+  seq: number;
+  bytes: SharedArrayBuffer;
+  topics: string[];
+  /** ends[i] is the end offset of frame i in `bytes`; frame i starts at ends[i - 1] (or 0). */
+  ends: number[];
+  /** binary[i]: send frame i as a binary WebSocket frame; else as text. */
+  binary: boolean[];
+}
+
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
+
+export type MainToWorker =
+  | FramesMessage
+  | { type: 'collect'; id: number }
+  | { type: 'scraped'; id: number; contentType: string; body: string }
+  /** Close the listen socket and every client with `code`, then exit. */
+  | { type: 'close'; code: number; reason: string };
+
+export type WorkerToMain =
+  | { type: 'listening'; port: number }
+  | { type: 'published'; seq: number }
+  | { type: 'collected'; id: number; metrics: MetricsJson }
+  /** A worker's /metrics request: the main thread answers with the whole process's metrics. */
+  | { type: 'scrape'; id: number };

@@ -1,0 +1,209 @@
+/**
+ * The main thread's side of the server workers: starts them on one port, hands each read's frames to all of them,
+ * tells the reader when every live worker has published (so it can XACK), restarts workers that exit, aggregates
+ * their metrics, and shuts them down in order.
+ */
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { GatewayConfig } from '../config';
+import { freePort } from '../net';
+import { Logger } from '../log';
+import { aggregateMetrics, Metrics } from '../metrics/metrics';
+import { PartitionedRegistry } from '../registry/partitioned-registry';
+import { FramePublisher } from '../ingest/fanout';
+import {
+  MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
+} from './thread-messages';
+
+interface Pending {
+  waiting: Set<number>;
+  resolve: () => void;
+}
+
+export class WorkerPool implements FramePublisher {
+  private readonly workers: (Worker | undefined)[];
+  private readonly status = new Int32Array(new SharedArrayBuffer(12));
+  private readonly pending = new Map<number, Pending>();
+  private readonly collects = new Map<number, { waiting: Set<number>; results: MetricsJson[]; resolve: () => void }>();
+  private port = 0;
+  private seq = 0;
+  private nextCollect = 1;
+  private closing = false;
+  // The frames of the read being published; flush() hands them over as one message.
+  private topics: string[] = [];
+  private frames: (string | Uint8Array)[] = [];
+  private binary: boolean[] = [];
+
+  constructor(
+    private readonly cfg: GatewayConfig,
+    private readonly registry: PartitionedRegistry,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {
+    this.workers = new Array(cfg.workers).fill(undefined);
+    Atomics.store(this.status, STATUS_CONFIGURED, cfg.workers);
+  }
+
+  /** Starts every worker on the configured port; for port 0, on one free port picked first. */
+  async start(): Promise<number> {
+    this.port = this.cfg.port === 0 ? await freePort(this.cfg.host) : this.cfg.port;
+    const started = await Promise.allSettled(this.workers.map((_, id) => this.spawn(id, this.port)));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      // The ones that did start hold sockets: the process must not exit before they are closed.
+      await this.close(1001, 'gateway failed to start');
+      throw failed.reason;
+    }
+    return this.port;
+  }
+
+  setReady(ready: boolean): void {
+    Atomics.store(this.status, STATUS_READY, ready ? 1 : 0);
+  }
+
+  publish(topic: string, frame: string | Uint8Array, isBinary: boolean): void {
+    this.topics.push(topic);
+    this.frames.push(frame);
+    this.binary.push(isBinary);
+  }
+
+  /**
+   * Hands the read's frames to every live worker. The bytes are copied once, into one SharedArrayBuffer all
+   * workers read; resolves when each has published them (a worker that exits first no longer counts).
+   */
+  flush(): Promise<void> | undefined {
+    const n = this.topics.length;
+    if (n === 0) return undefined;
+    const ends = new Array<number>(n);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const f = this.frames[i];
+      total += typeof f === 'string' ? Buffer.byteLength(f) : f.byteLength;
+      ends[i] = total;
+    }
+    const bytes = new SharedArrayBuffer(total);
+    const view = Buffer.from(bytes);
+    for (let i = 0; i < n; i++) {
+      const f = this.frames[i];
+      const start = i === 0 ? 0 : ends[i - 1];
+      if (typeof f === 'string') view.write(f, start);
+      else view.set(f, start);
+    }
+    const seq = ++this.seq;
+    const message: MainToWorker = { type: 'frames', seq, bytes, topics: this.topics, ends, binary: this.binary };
+    const waiting = new Set<number>();
+    this.workers.forEach((w, id) => {
+      if (!w) return;
+      w.postMessage(message);
+      waiting.add(id);
+    });
+    this.topics = [];
+    this.frames = [];
+    this.binary = [];
+    if (waiting.size === 0) return undefined;
+    return new Promise((resolve) => this.pending.set(seq, { waiting, resolve }));
+  }
+
+  /** The whole process's metrics: the main thread's and every worker's, aggregated. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    const id = this.nextCollect++;
+    const results: MetricsJson[] = [await this.metrics.registry.getMetricsAsJSON()];
+    const waiting = new Set<number>();
+    await new Promise<void>((resolve) => {
+      this.collects.set(id, { waiting, results, resolve });
+      this.workers.forEach((w, wid) => {
+        if (!w) return;
+        waiting.add(wid);
+        w.postMessage({ type: 'collect', id } satisfies MainToWorker);
+      });
+      if (waiting.size === 0) resolve();
+    });
+    this.collects.delete(id);
+    return aggregateMetrics(results);
+  }
+
+  /** Restarts worker `id` (SIGUSR2): its clients are closed with 1012 and reconnect to the others or to it. */
+  recycle(id: number): void {
+    this.workers[id]?.postMessage({ type: 'close', code: 1012, reason: 'worker restarting; reconnect' } satisfies MainToWorker);
+  }
+
+  async close(code: number, reason: string): Promise<void> {
+    this.closing = true;
+    const exits = this.workers.map((w) => w && new Promise<void>((resolve) => w.once('exit', () => resolve())));
+    for (const w of this.workers) w?.postMessage({ type: 'close', code, reason } satisfies MainToWorker);
+    await Promise.all(exits);
+  }
+
+  private spawn(id: number, port: number): Promise<number> {
+    const data: WorkerData = { workerId: id, config: this.cfg, port, registry: this.registry.partition(id).buffers, status: this.status.buffer as SharedArrayBuffer };
+    const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data });
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: WorkerToMain) => {
+        if (m.type === 'listening') {
+          this.workers[id] = worker;
+          this.updateAlive();
+          resolve(m.port);
+        } else {
+          this.onMessage(id, worker, m);
+        }
+      });
+      worker.once('error', (err) => this.log.error({ worker: id, err: err.message }, 'worker error'));
+      worker.once('exit', (exitCode) => {
+        const wasRunning = this.workers[id] === worker;
+        if (wasRunning) this.workers[id] = undefined;
+        this.updateAlive();
+        this.forget(id);
+        if (!wasRunning) return reject(new Error(`worker ${id} exited (${exitCode}) before listening`));
+        if (this.closing) return;
+        this.log.warn({ worker: id, exitCode }, 'worker exited; restarting it');
+        this.metrics.workerRestarts.inc();
+        this.registry.reset(id);
+        this.spawn(id, this.port).catch((err: Error) => this.log.error({ worker: id, err: err.message }, 'worker restart failed'));
+      });
+    });
+  }
+
+  private onMessage(id: number, worker: Worker, m: WorkerToMain): void {
+    switch (m.type) {
+      case 'published':
+        return this.settle(this.pending, m.seq, id);
+      case 'collected': {
+        const c = this.collects.get(m.id);
+        if (!c) return;
+        c.results.push(m.metrics);
+        c.waiting.delete(id);
+        if (c.waiting.size === 0) c.resolve();
+        return;
+      }
+      case 'scrape':
+        void this.scrape().then(({ contentType, body }) =>
+          worker.postMessage({ type: 'scraped', id: m.id, contentType, body } satisfies MainToWorker));
+        return;
+    }
+  }
+
+  private settle(map: Map<number, Pending>, seq: number, id: number): void {
+    const p = map.get(seq);
+    if (!p) return;
+    p.waiting.delete(id);
+    if (p.waiting.size === 0) {
+      map.delete(seq);
+      p.resolve();
+    }
+  }
+
+  /** A worker that is gone will never answer: stop waiting for it. */
+  private forget(id: number): void {
+    for (const seq of [...this.pending.keys()]) this.settle(this.pending, seq, id);
+    for (const c of this.collects.values()) {
+      c.waiting.delete(id);
+      if (c.waiting.size === 0) c.resolve();
+    }
+  }
+
+  private updateAlive(): void {
+    const alive = this.workers.filter(Boolean).length;
+    Atomics.store(this.status, STATUS_ALIVE, alive);
+    this.metrics.workersAlive.set(alive);
+  }
+}

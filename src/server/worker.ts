@@ -1,0 +1,99 @@
+/**
+ * A server worker thread: one uWS App on the shared port, its sessions, and publishing of the frames the main
+ * thread hands it. It never reads Redis and never encodes: that happens once per process, in the main thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createLogger } from '../log';
+import { createMetrics } from '../metrics/metrics';
+import { SharedRegistry } from '../registry/shared-registry';
+import { FORMAT_NAMES } from '../wire/formats';
+import { GatewayServer } from './app';
+import {
+  FramesMessage, MainToWorker, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
+} from './thread-messages';
+
+const data = workerData as WorkerData;
+const main = parentPort!;
+const cfg = data.config;
+const log = createLogger(cfg.logLevel).child({ worker: data.workerId });
+const metrics = createMetrics();
+const status = new Int32Array(data.status);
+const scrapes = new Map<number, (r: { contentType: string; body: string }) => void>();
+let nextScrape = 1;
+
+const send = (m: WorkerToMain) => main.postMessage(m);
+
+const server = new GatewayServer(
+  { host: cfg.host, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES) },
+  {
+    registry: SharedRegistry.attach(data.registry),
+    metrics,
+    log,
+    workerId: data.workerId,
+    limits: {
+      maxSymbols: cfg.maxSymbols, maxPayload: cfg.maxPayload, rateLimit: cfg.rateLimit, rateBurst: cfg.rateBurst,
+      floodCloseAfter: cfg.floodCloseAfter,
+    },
+  },
+  {
+    health: () => {
+      const alive = Atomics.load(status, STATUS_ALIVE);
+      const workers = Atomics.load(status, STATUS_CONFIGURED);
+      return { status: alive === workers ? 'ok' : 'degraded', workersAlive: alive, workers };
+    },
+    isReady: () => (Atomics.load(status, STATUS_READY) === 1
+      ? { ready: true }
+      : { ready: false, reason: 'stream reader is not connected to Redis' }),
+    metricsText: () => new Promise((resolve) => {
+      const id = nextScrape++;
+      scrapes.set(id, resolve);
+      send({ type: 'scrape', id });
+    }),
+  },
+);
+
+/** Hot path, worker side: every frame of one read, published to its topic; uWS fans it out natively. */
+function publish(m: FramesMessage): void {
+  const bytes = new Uint8Array(m.bytes);
+  let start = 0;
+  for (let i = 0; i < m.topics.length; i++) {
+    const end = m.ends[i];
+    server.publish(m.topics[i], bytes.subarray(start, end), m.binary[i]);
+    start = end;
+  }
+  send({ type: 'published', seq: m.seq });
+}
+
+main.on('message', (m: MainToWorker) => {
+  switch (m.type) {
+    case 'frames':
+      return publish(m);
+    case 'collect':
+      void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'collected', id: m.id, metrics: json }));
+      return;
+    case 'scraped':
+      scrapes.get(m.id)?.({ contentType: m.contentType, body: m.body });
+      scrapes.delete(m.id);
+      return;
+    case 'close':
+      void server.close(m.code, m.reason).then(() => process.exit(0));
+      return;
+  }
+});
+
+// A failing worker closes its sockets before it goes: exiting with uWS sockets open would abort the whole process.
+// The main thread restarts it; its clients reconnect.
+process.on('uncaughtException', (err) => {
+  log.fatal({ err: err.stack ?? err.message }, 'worker failed; closing its connections and exiting');
+  server.abort();
+  setImmediate(() => process.exit(1));
+});
+
+server.listen(data.port).then(
+  (port) => send({ type: 'listening', port }),
+  (err: Error) => {
+    log.fatal({ err: err.message }, 'worker cannot listen');
+    server.abort();
+    process.exit(1);
+  },
+);

@@ -1,0 +1,142 @@
+import { expect } from 'chai';
+import { RegistryFullError } from '../../src/registry/registry';
+import {
+  CounterUnderflowError,
+  KeyTooLongError,
+  SharedBufferLayoutError,
+  SharedCounterMap,
+} from '../../src/registry/shared-map';
+
+describe('SharedCounterMap (one thread)', () => {
+  it('reads 0 for a key that was never inserted', () => {
+    const map = SharedCounterMap.create({ capacity: 16 });
+    expect(map.get('bin+lz4/BTC-USD')).to.equal(0);
+    expect(map.liveKeys()).to.equal(0);
+  });
+
+  it('inserts on first increment and counts up and down', () => {
+    const map = SharedCounterMap.create({ capacity: 16 });
+    expect(map.increment('bin+lz4/BTC-USD')).to.equal(1);
+    expect(map.increment('bin+lz4/BTC-USD')).to.equal(2);
+    expect(map.increment('json/ETH-USD')).to.equal(1);
+    expect(map.get('bin+lz4/BTC-USD')).to.equal(2);
+    expect(map.decrement('bin+lz4/BTC-USD')).to.equal(1);
+    expect(map.get('bin+lz4/BTC-USD')).to.equal(1);
+    expect(map.get('json/ETH-USD')).to.equal(1);
+    expect(map.liveKeys()).to.equal(2);
+  });
+
+  it('reads a key removed down to 0 as 0 and stops counting it live', () => {
+    const map = SharedCounterMap.create({ capacity: 16 });
+    map.increment('json/SOL-USD');
+    expect(map.decrement('json/SOL-USD')).to.equal(0);
+    expect(map.get('json/SOL-USD')).to.equal(0);
+    expect(map.liveKeys()).to.equal(0);
+    expect(map.increment('json/SOL-USD')).to.equal(1);
+    expect(map.liveKeys()).to.equal(1);
+  });
+
+  it('throws CounterUnderflowError and changes nothing when a decrement would go below 0', () => {
+    const map = SharedCounterMap.create({ capacity: 16 });
+    expect(() => map.decrement('json/never')).to.throw(CounterUnderflowError).with.property('code', 'REGISTRY_COUNTER_UNDERFLOW');
+    map.increment('json/once');
+    map.decrement('json/once');
+    expect(() => map.decrement('json/once')).to.throw(CounterUnderflowError);
+    expect(map.get('json/once')).to.equal(0);
+    expect(map.get('json/never')).to.equal(0);
+    expect(map.liveKeys()).to.equal(0);
+  });
+
+  it('rejects keys longer than maxKeyBytes UTF-8 bytes with KeyTooLongError, counting multi-byte characters', () => {
+    const map = SharedCounterMap.create({ capacity: 16, maxKeyBytes: 16 });
+    expect(map.increment('x'.repeat(16))).to.equal(1);
+    expect(() => map.increment('x'.repeat(17))).to.throw(KeyTooLongError).with.property('code', 'REGISTRY_KEY_TOO_LONG');
+    // 8 characters, 16 bytes: fits. 9 characters, 18 bytes: does not.
+    expect(map.increment('é'.repeat(8))).to.equal(1);
+    expect(() => map.increment('é'.repeat(9))).to.throw(KeyTooLongError);
+    expect(map.get('x'.repeat(17))).to.equal(0);
+    expect(map.get('é'.repeat(9))).to.equal(0);
+  });
+
+  it('keeps keys apart that differ only in length, in their last byte, or in encoding', () => {
+    const map = SharedCounterMap.create({ capacity: 64 });
+    const keys = ['a', 'a\u0000', 'ab', 'abcd', 'abcd\u0000', 'abce', 'bin/€', 'bin/\u00e2\u201a\u00ac', 'x'.repeat(64)];
+    keys.forEach((k, i) => {
+      for (let n = 0; n <= i; n++) map.increment(k);
+    });
+    keys.forEach((k, i) => expect(map.get(k), JSON.stringify(k)).to.equal(i + 1));
+    expect(map.entries().map((e) => e.key).sort()).to.deep.equal([...keys].sort());
+  });
+
+  it('throws RegistryFullError when every slot holds a live key, and takes new keys again once one drops to 0', () => {
+    const map = SharedCounterMap.create({ capacity: 8 });
+    for (let i = 0; i < 8; i++) map.increment(`k${i}`);
+    expect(() => map.increment('k8')).to.throw(RegistryFullError).with.property('code', 'REGISTRY_FULL');
+    for (let i = 0; i < 8; i++) expect(map.get(`k${i}`)).to.equal(1);
+    map.decrement('k3');
+    expect(map.increment('k8')).to.equal(1);
+    expect(map.get('k3')).to.equal(0);
+    expect(map.get('k8')).to.equal(1);
+    expect(map.entries()).to.have.length(8);
+  });
+
+  it('reuses dead slots, so churning 100,000 distinct keys through 64 slots never fills the table', () => {
+    const map = SharedCounterMap.create({ capacity: 64 });
+    const live: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const key = `bin/SYM-${i}`;
+      map.increment(key);
+      live.push(key);
+      if (live.length > 40) expect(map.decrement(live.shift() as string)).to.equal(0);
+    }
+    expect(map.liveKeys()).to.equal(40);
+    for (const key of live) expect(map.get(key)).to.equal(1);
+    expect(map.get('bin/SYM-0')).to.equal(0);
+    const entries = map.entries();
+    expect(entries.filter((e) => e.count > 0)).to.have.length(40);
+    expect(new Set(entries.map((e) => e.key)).size).to.equal(entries.length);
+  });
+
+  it('matches a Map model over random increments, decrements and lookups', () => {
+    const map = SharedCounterMap.create({ capacity: 128 });
+    const model = new Map<string, number>();
+    let seed = 42;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed % n;
+    };
+    for (let i = 0; i < 50_000; i++) {
+      const key = `json/K${rand(200)}`;
+      const have = model.get(key) ?? 0;
+      const r = rand(3);
+      if (r === 0) expect(map.get(key)).to.equal(have);
+      else if (r === 1 && model.size < 60) {
+        expect(map.increment(key)).to.equal(have + 1);
+        model.set(key, have + 1);
+      } else if (have > 0) {
+        expect(map.decrement(key)).to.equal(have - 1);
+        if (have === 1) model.delete(key);
+        else model.set(key, have - 1);
+      }
+    }
+    for (let k = 0; k < 200; k++) expect(map.get(`json/K${k}`)).to.equal(model.get(`json/K${k}`) ?? 0);
+    expect(map.liveKeys()).to.equal(model.size);
+  });
+
+  it('attaches to an existing buffer and sees the same state', () => {
+    const map = SharedCounterMap.create({ capacity: 16, maxKeyBytes: 32 });
+    map.increment('bin+lz4/BTC-USD');
+    const other = SharedCounterMap.attach(map.buffer);
+    expect(other.slots).to.equal(16);
+    expect(other.maxKeyBytes).to.equal(32);
+    expect(other.get('bin+lz4/BTC-USD')).to.equal(1);
+    other.increment('bin+lz4/BTC-USD');
+    expect(map.get('bin+lz4/BTC-USD')).to.equal(2);
+  });
+
+  it('refuses to attach to a buffer it did not create', () => {
+    expect(() => SharedCounterMap.attach(new SharedArrayBuffer(4096)))
+      .to.throw(SharedBufferLayoutError)
+      .with.property('code', 'REGISTRY_BAD_BUFFER');
+  });
+});
