@@ -14,6 +14,7 @@ build: install
 	$(NODE_BIN)/tsc -p tsconfig.json
 	@chmod +x dist/cli.js
 	node dist/client/build-browser.js
+	node dist/web/build/build-web.js
 
 typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit

@@ -26,6 +26,7 @@ export async function runDemo(cfg: DemoConfig, log: Logger): Promise<{ stop(): P
   const producer = runProducer({ ...cfg, redis }, log);
   const host = cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
   process.stdout.write(`\ntickgate demo: serving ws://${host}:${gateway.port}/v1/stream  (${cfg.symbols} symbols at ${cfg.rate} ticks/s, Ctrl-C to stop)\n` +
+    `  live board: http://${host}:${gateway.port}/\n` +
     `  redis: ${redis}${privateRedis ? ' (private redis-server, removed on exit)' : ''}, stream: ${cfg.stream[0]}\n` +
     `  try: {"op":"subscribe","id":1,"symbols":["BTC-USD","ETH-USD"]}\n\n`);
   return {

@@ -6,7 +6,10 @@ import { track } from './processes';
 
 export function repoRoot(): string {
   let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  while (!existsSync(join(dir, 'package.json'))) {
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${__dirname}: run the compiled tests inside the repository`);
+    dir = dirname(dir);
+  }
   return dir;
 }
 
