@@ -49,21 +49,21 @@ async function main(argv: string[]): Promise<void> {
   switch (command as Command) {
     case 'gateway': {
       const cfg = gatewayConfig(rest);
-      const gw = await startGateway(cfg, createLogger(cfg.logLevel));
+      const gw = await startGateway(cfg, createLogger(cfg.logLevel, 'tickgate', cfg.logPretty));
       process.on('SIGUSR2', gw.recycleWorkers);
       await untilSignalled(gw.stop, cfg.shutdownTimeoutMs);
       break;
     }
     case 'producer': {
       const cfg = producerConfig(rest);
-      const producer = runProducer(cfg, createLogger(cfg.logLevel, 'tickgate-producer'));
+      const producer = runProducer(cfg, createLogger(cfg.logLevel, 'tickgate-producer', cfg.logPretty));
       await Promise.race([producer.done, untilSignalled(producer.stop, 5000)]);
       await producer.stop();
       break;
     }
     case 'demo': {
       const cfg = demoConfig(rest);
-      const demo = await runDemo(cfg, createLogger(cfg.logLevel, 'tickgate-demo'));
+      const demo = await runDemo(cfg, createLogger(cfg.logLevel, 'tickgate-demo', cfg.logPretty));
       await untilSignalled(demo.stop, cfg.shutdownTimeoutMs + 5000);
       process.stdout.write('tickgate demo: stopped cleanly\n');
       break;

@@ -28,6 +28,7 @@ interface Option<T> {
 
 const int = (def: number, min: number, max: number, help: string): Option<number> => ({ kind: 'int', default: def, min, max, help });
 const str = (def: string, help: string, check?: (v: string) => string | undefined): Option<string> => ({ kind: 'string', default: def, help, check });
+const bool = (def: boolean, help: string): Option<boolean> => ({ kind: 'bool', default: def, help });
 const list = (def: string[], help: string): Option<string[]> => ({ kind: 'list', default: def, help });
 
 const redisUrl = (v: string) => (/^rediss?:\/\/[^\s]+$/.test(v) ? undefined : 'must be a redis:// or rediss:// URL');
@@ -41,6 +42,7 @@ const common = {
   redis: withEnv(str(DEFAULT_REDIS, 'Redis URL', redisUrl), 'TICKGATE_REDIS_URL'),
   stream: list(['ticks'], 'stream key(s), comma-separated'),
   logLevel: str('info', 'log level: fatal, error, warn, info, debug, trace, silent', logLevel),
+  logPretty: bool(false, 'human-readable colored logs instead of JSON lines, when stdout is a terminal'),
 };
 
 const gatewayOptions = {
@@ -67,6 +69,9 @@ const gatewayOptions = {
   floodCloseAfter: int(1000, 1, 10_000_000, 'consecutive rate-limited requests before closing with 4002'),
   idleTimeoutS: int(120, 0, 960, 'close a connection silent this long (seconds; pings are sent automatically)'),
   maxBackpressure: int(1 << 20, 1024, 1 << 30, 'bytes buffered for one client before it is closed as slow (4001)'),
+  backpressureSoftLimit: int(64 * 1024, 0, 1 << 30, 'bytes buffered for one client above which it counts as backpressured (metric)'),
+  metricsPort: int(0, 0, 65535, 'serve /metrics on this separate port instead of the main one (0: on the main port)'),
+  lagSampleMs: int(5000, 100, 3_600_000, 'how often to sample consumer-group lag and pending count (XINFO GROUPS)'),
   shutdownTimeoutMs: int(5000, 100, 60_000, 'hard deadline for graceful shutdown'),
 };
 

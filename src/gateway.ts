@@ -11,10 +11,12 @@ import { PartitionedRegistry } from './registry/partitioned-registry';
 import { WorkerPool } from './server/worker-pool';
 import { Fanout } from './ingest/fanout';
 import { StreamReader } from './ingest/reader';
+import { startLagSampler } from './ingest/lag-sampler';
+import { startMetricsServer } from './metrics/metrics-server';
 import { closeRedis, connectInBackground, createRedis } from './ingest/redis';
 import { CLOSE_CODES } from './protocol/codes';
 import { FORMAT_NAMES } from './wire/formats';
-import { encodeFrame } from './wire/frame-encode';
+import { encodeFrame, uncompressedFrameBytes } from './wire/frame-encode';
 
 export interface RunningGateway {
   port: number;
@@ -27,7 +29,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const registry = new PartitionedRegistry(cfg.workers, { topicCapacity: cfg.topicCapacity, sessionCapacity: cfg.sessionCapacity });
   const metrics = createMetrics({ processMetrics: true, registryStats: () => registry.stats() });
   const pool = new WorkerPool(cfg, registry, metrics, log);
-  const fanout = new Fanout(FORMAT_NAMES, encodeFrame, registry, pool, metrics, log);
+  const fanout = new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes, registry, pool, metrics, log);
   const redisOpts = { url: cfg.redis, backoffMaxMs: cfg.redisBackoffMaxMs, log };
   const readClient = createRedis({ ...redisOpts, name: `tickgate-read-${cfg.consumer}`, onReconnecting: () => metrics.redisReconnects.inc() });
   const controlClient = createRedis({ ...redisOpts, name: `tickgate-ctl-${cfg.consumer}` });
@@ -38,17 +40,21 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   }, fanout, metrics, log, (ready) => pool.setReady(ready));
 
   const port = await pool.start();
+  const stopMetricsServer = cfg.metricsPort > 0 ? await startMetricsServer(cfg.host, cfg.metricsPort, () => pool.scrape()) : undefined;
   connectInBackground(readClient, log);
   connectInBackground(controlClient, log);
   reader.start();
+  const stopLagSampler = startLagSampler(controlClient, cfg.stream, cfg.group, cfg.lagSampleMs, metrics, log);
   log.info({ port, host: cfg.host, workers: cfg.workers, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
-    streams: cfg.stream, group: cfg.group, consumer: cfg.consumer }, 'serving');
+    metricsPort: cfg.metricsPort || port, streams: cfg.stream, group: cfg.group, consumer: cfg.consumer }, 'serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     log.info('shutting down');
+    stopLagSampler();
     await reader.stop();
     await pool.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    await stopMetricsServer?.();
     await Promise.allSettled([closeRedis(readClient), closeRedis(controlClient)]);
     log.info('stopped');
   })());

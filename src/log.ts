@@ -8,8 +8,15 @@ import pino, { Logger } from 'pino';
 
 export type { Logger };
 
-export function createLogger(level: string, name = 'tickgate'): Logger {
-  return pino({ name, level, base: { pid: process.pid } });
+/** JSON lines by default; `pretty` (and a terminal on stdout) gives colored human-readable lines via pino-pretty. */
+export function createLogger(level: string, name = 'tickgate', pretty = false): Logger {
+  const options = { name, level, base: { pid: process.pid } };
+  if (pretty && process.stdout.isTTY) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const prettyStream = require('pino-pretty') as (o: object) => NodeJS.WritableStream;
+    return pino(options, prettyStream({ colorize: true, translateTime: 'SYS:HH:MM:ss.l' }));
+  }
+  return pino(options);
 }
 
 export function onceEvery(intervalMs: number): (key: string, log: (suppressed: number) => void) => void {

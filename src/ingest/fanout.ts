@@ -42,11 +42,14 @@ export class Fanout {
   private readonly frames;
   private readonly bytes;
   private readonly delivered;
+  private readonly rawBytes;
   private readonly logBad = onceEvery(10_000);
 
   constructor(
     private readonly formats: readonly FormatName[],
     private readonly encode: FrameEncoder,
+    /** Bytes of a frame before compression (for the compression-ratio metric). */
+    private readonly uncompressedBytes: (frame: string | Uint8Array) => number,
     private readonly registry: SubscriberCounts,
     private readonly publisher: FramePublisher,
     private readonly metrics: Metrics,
@@ -56,6 +59,7 @@ export class Fanout {
     this.frames = formats.map((f) => metrics.framesPublished.labels(f));
     this.bytes = formats.map((f) => metrics.bytesPublished.labels(f));
     this.delivered = formats.map((f) => metrics.ticksDelivered.labels(f));
+    this.rawBytes = formats.map((f) => metrics.rawBytesPublished.labels(f));
   }
 
   /**
@@ -84,6 +88,7 @@ export class Fanout {
       const state = this.touched[i];
       const ticks = state.batch.ticks;
       state.lastId = ticks[ticks.length - 1].id;
+      let published = false;
       for (let f = 0; f < this.formats.length; f++) {
         const topic = state.topics[f];
         const subscribers = this.registry.subscriberCount(topic);
@@ -99,7 +104,11 @@ export class Fanout {
         this.frames[f].inc();
         this.delivered[f].inc(ticks.length * subscribers);
         this.bytes[f].inc(typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
+        this.rawBytes[f].inc(this.uncompressedBytes(frame));
+        published = true;
       }
+      // Once per published batch: the oldest tick is the batch's worst case.
+      if (published) this.metrics.producerToPublish.observe(Math.max(0, sent - ticks[0].ts) / 1000);
       // A new array, not length = 0: encoders and the publisher may keep references to the ticks they were given.
       state.batch.ticks = [];
     }

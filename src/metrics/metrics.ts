@@ -9,7 +9,6 @@
  * Counters move once per batch or per event, never per tick inside a loop.
  */
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RegistryStats } from '../registry/registry';
 import type { ProcessRegistryStats } from '../registry/partitioned-registry';
 
 export interface MetricsOptions {
@@ -24,7 +23,7 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'tickgate_' });
   const r = [registry];
   const stats = options.registryStats;
-  const statGauge = (name: string, help: string, pick: (s: RegistryStats) => number) =>
+  const statGauge = (name: string, help: string, pick: (s: ProcessRegistryStats) => number) =>
     stats && new Gauge({ name, help, registers: r, collect() { this.set(pick(stats())); } });
   return {
     registry,
@@ -34,6 +33,7 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
         stats().sessionsByWorker.forEach((n, worker) => this.set({ worker: String(worker) }, n));
       },
     }),
+    activeSymbols: statGauge('tickgate_active_symbols', 'Symbols with at least one subscriber in any format', (s) => s.activeSymbols),
     subscriptions: statGauge('tickgate_subscriptions', 'Subscriptions across all connections', (s) => s.subscriptions),
     activeTopics: statGauge('tickgate_active_topics', 'Topics (symbol, format) with at least one subscriber', (s) => s.activeTopics),
     connectionsOpened: new Counter({ name: 'tickgate_connections_opened_total', help: 'WebSocket connections accepted', registers: r }),
@@ -62,6 +62,9 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
     ticksDelivered: new Counter({
       name: 'tickgate_ticks_delivered_total', help: 'Ticks handed to client sockets: ticks per frame times the topic\'s subscribers, by format', labelNames: ['format'], registers: r,
     }),
+    rawBytesPublished: new Counter({
+      name: 'tickgate_published_raw_bytes_total', help: 'Bytes of the same frames before LZ4 compression, by format (raw / wire = compression ratio)', labelNames: ['format'], registers: r,
+    }),
     encodeErrors: new Counter({
       name: 'tickgate_encode_errors_total', help: 'Batches a format could not encode (its subscribers missed them), by format', labelNames: ['format'], registers: r,
     }),
@@ -75,6 +78,22 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
     readToPublish: new Histogram({
       name: 'tickgate_read_to_publish_seconds', help: 'Time from a read returning to its last frame published',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1], registers: r,
+    }),
+    producerToPublish: new Histogram({
+      name: 'tickgate_producer_to_publish_seconds', help: 'Producer timestamp (ts) of the oldest tick in a batch to the batch\'s publish',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: r,
+    }),
+    backpressuredSockets: new Gauge({
+      name: 'tickgate_backpressured_sockets', help: 'Client sockets whose unsent bytes exceed --backpressure-soft-limit', registers: r,
+    }),
+    slowConsumerDisconnects: new Counter({
+      name: 'tickgate_slow_consumer_disconnects_total', help: 'Clients closed (4001) because their send buffer passed --max-backpressure', registers: r,
+    }),
+    groupLag: new Gauge({
+      name: 'tickgate_consumer_group_lag', help: 'Entries in the stream not yet delivered to this gateway\'s group (XINFO GROUPS lag)', labelNames: ['stream'], registers: r,
+    }),
+    groupPending: new Gauge({
+      name: 'tickgate_consumer_group_pending', help: 'Entries delivered to this gateway\'s group and not yet acked (XINFO GROUPS pending)', labelNames: ['stream'], registers: r,
     }),
     redisReconnects: new Counter({ name: 'tickgate_redis_reconnects_total', help: 'Reconnections to Redis', registers: r }),
     readerReady: new Gauge({ name: 'tickgate_reader_ready', help: '1 while the stream reader is connected and reading', registers: r }),

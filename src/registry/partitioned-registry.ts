@@ -13,6 +13,8 @@ import { SharedRegistry, SharedRegistryOptions } from './shared-registry';
 export interface ProcessRegistryStats extends RegistryStats {
   /** sessionsByWorker[i]: connections held by worker thread i. */
   sessionsByWorker: number[];
+  /** Symbols with a subscriber in any format. */
+  activeSymbols: number;
 }
 
 export class PartitionedRegistry {
@@ -52,6 +54,8 @@ export class PartitionedRegistry {
       subscriptions += s.subscriptions;
       for (const e of p.topics.entries()) if (e.count > 0) topics.add(e.key);
     }
-    return { sessions, subscriptions, activeTopics: topics.size, sessionsByWorker };
+    // A topic is `<format>/<symbol>`; the format never contains '/'.
+    const symbols = new Set([...topics].map((t) => t.slice(t.indexOf('/') + 1)));
+    return { sessions, subscriptions, activeTopics: topics.size, activeSymbols: symbols.size, sessionsByWorker };
   }
 }

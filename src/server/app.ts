@@ -17,6 +17,8 @@ export interface ServerOptions {
   maxBackpressure: number;
   /** Formats this build can encode; others are refused at upgrade with 400. */
   formats: ReadonlySet<FormatName>;
+  /** False when /metrics is served on a separate admin port instead. */
+  serveMetrics: boolean;
 }
 
 export interface ServerHooks {
@@ -56,7 +58,7 @@ export class GatewayServer {
       // uWS drops a published frame for a client over maxBackpressure and tells nobody; we close it instead, so
       // the client knows it missed data and can resume.
       dropped: (ws) => {
-        deps.metrics.clientErrors.inc({ code: 'SLOW_CONSUMER' });
+        deps.metrics.slowConsumerDisconnects.inc();
         ws.end(CLOSE_CODES.SLOW_CONSUMER, 'client too slow: send buffer over limit');
       },
       close: (ws, code) => {
@@ -69,7 +71,7 @@ export class GatewayServer {
       const r = hooks.isReady();
       json(res, r.ready ? '200 OK' : '503 Service Unavailable', r);
     });
-    this.app.get('/metrics', (res) => this.metrics(res));
+    if (opts.serveMetrics) this.app.get('/metrics', (res) => this.metrics(res));
     // The demo page (dist/web) and the browser SDK bundle it loads (dist/client), when they were built.
     const dist = join(__dirname, '..');
     mountStaticDir(this.app, join(dist, 'web'), '/');
@@ -98,8 +100,11 @@ export class GatewayServer {
     return this.app.numSubscribers(topic);
   }
 
-  get connectionCount(): number {
-    return this.sockets.size;
+  /** Sockets with more than `limit` bytes not yet sent. O(connections): for a metrics scrape, not the hot path. */
+  backpressuredSockets(limit: number): number {
+    let n = 0;
+    for (const ws of this.sockets) if (ws.getBufferedAmount() > limit) n++;
+    return n;
   }
 
   /**

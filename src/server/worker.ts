@@ -15,7 +15,7 @@ import {
 const data = workerData as WorkerData;
 const main = parentPort!;
 const cfg = data.config;
-const log = createLogger(cfg.logLevel).child({ worker: data.workerId });
+const log = createLogger(cfg.logLevel, 'tickgate', cfg.logPretty).child({ worker: data.workerId });
 const metrics = createMetrics();
 const status = new Int32Array(data.status);
 const scrapes = new Map<number, (r: { contentType: string; body: string }) => void>();
@@ -24,7 +24,8 @@ let nextScrape = 1;
 const send = (m: WorkerToMain) => main.postMessage(m);
 
 const server = new GatewayServer(
-  { host: cfg.host, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES) },
+  { host: cfg.host, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES),
+    serveMetrics: cfg.metricsPort === 0 },
   {
     registry: SharedRegistry.attach(data.registry),
     metrics,
@@ -69,6 +70,7 @@ main.on('message', (m: MainToWorker) => {
     case 'frames':
       return publish(m);
     case 'collect':
+      metrics.backpressuredSockets.set(server.backpressuredSockets(cfg.backpressureSoftLimit));
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'collected', id: m.id, metrics: json }));
       return;
     case 'scraped':

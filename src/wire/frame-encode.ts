@@ -67,3 +67,13 @@ export function encodeFrame(format: FormatName, batch: TickBatch, sent: number):
   frame.set(buf.subarray(0, scratch.pos));
   return frame;
 }
+
+/**
+ * The frame's size before compression: what it would have cost without LZ4. Read from the header the encoder just
+ * wrote (the LZ4 length field), so the compression ratio can be exported without a second encode.
+ */
+export function uncompressedFrameBytes(frame: string | Uint8Array): number {
+  if (typeof frame === 'string') return Buffer.byteLength(frame);
+  if ((frame[1] & FLAG_LZ4) === 0) return frame.byteLength;
+  return HEADER_BYTES + (frame[2] | (frame[3] << 8) | (frame[4] << 16)) + frame[5] * 0x1000000;
+}

@@ -19,7 +19,7 @@ function setup(formats: readonly FormatName[] = FORMAT_NAMES) {
   const fanout = new Fanout(formats, (format, batch: TickBatch) => {
     encoded.push({ format, sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
     return `${format}:${batch.sym}:${batch.ticks.length}`;
-  }, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined }, createMetrics(), silent);
+  }, (frame) => frame.length, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined }, createMetrics(), silent);
   const subscribe = (session: number, format: FormatName, sym: string) => {
     if (!registry.session(session)) registry.openSession(session, 0, 0);
     registry.addSubscription(session, topicFor(format, sym));
@@ -84,7 +84,7 @@ describe('ingest: Fanout with the real encoders', () => {
     const lz4 = require('lz4-napi') as { compressSync: (b: Buffer) => Buffer };
     const original = lz4.compressSync;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { encodeFrame } = require('../../src/wire/frame-encode') as typeof import('../../src/wire/frame-encode');
+    const { encodeFrame, uncompressedFrameBytes } = require('../../src/wire/frame-encode') as typeof import('../../src/wire/frame-encode');
     const results: { encodes: number; compresses: number; frames: number }[] = [];
     try {
       for (const subscribers of [1, 1000]) {
@@ -99,7 +99,7 @@ describe('ingest: Fanout with the real encoders', () => {
         const fanout = new Fanout(FORMAT_NAMES, (f, b, s) => {
           encodes++;
           return encodeFrame(f, b, s);
-        }, registry, { publish: () => frames++, flush: () => undefined }, createMetrics(), silent);
+        }, uncompressedFrameBytes, registry, { publish: () => frames++, flush: () => undefined }, createMetrics(), silent);
         for (let s = 0; s < subscribers; s++) {
           registry.openSession(s, 0, 0);
           for (const f of FORMAT_NAMES) registry.addSubscription(s, topicFor(f, 'A'));

@@ -1,0 +1,36 @@
+/**
+ * Samples the consumer group's lag and pending count (XINFO GROUPS) on a timer, off the hot path and on the
+ * control connection, so a slow or absent Redis can delay a sample but never a read or a scrape.
+ */
+import { Logger, onceEvery } from '../log';
+import { Metrics } from '../metrics/metrics';
+import { Redis } from './redis';
+
+export function startLagSampler(control: Redis, streams: string[], group: string, intervalMs: number,
+  metrics: Metrics, log: Logger): () => void {
+  const logError = onceEvery(60_000);
+  let busy = false;
+  const sample = async () => {
+    if (busy || !control.isReady) return;
+    busy = true;
+    try {
+      for (const stream of streams) {
+        const groups = (await control.sendCommand(['XINFO', 'GROUPS', stream])) as unknown[][];
+        const flat = groups.find((g) => g[g.indexOf('name') + 1] === group);
+        if (!flat) continue;
+        const field = (name: string) => flat[flat.indexOf(name) + 1];
+        // Redis reports no lag (nil) when it cannot compute it, e.g. after entries were deleted mid-stream.
+        const lag = field('lag');
+        if (typeof lag === 'number') metrics.groupLag.set({ stream }, lag);
+        metrics.groupPending.set({ stream }, Number(field('pending')));
+      }
+    } catch (err) {
+      const message = (err as Error).message;
+      logError(message, (suppressed) => log.warn({ err: message, suppressed }, 'consumer-group sampling failed'));
+    } finally {
+      busy = false;
+    }
+  };
+  const timer = setInterval(() => void sample(), intervalMs);
+  return () => clearInterval(timer);
+}
