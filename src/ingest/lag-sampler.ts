@@ -19,9 +19,11 @@ export function startLagSampler(control: Redis, streams: string[], group: string
         const flat = groups.find((g) => g[g.indexOf('name') + 1] === group);
         if (!flat) continue;
         const field = (name: string) => flat[flat.indexOf(name) + 1];
-        // Redis reports no lag (nil) when it cannot compute it, e.g. after entries were deleted mid-stream.
+        // Redis reports no lag (nil) when it cannot compute it, e.g. after trimming removed entries the group never
+        // read: exactly when the gateway is behind. The series is dropped then, rather than showing a stale value.
         const lag = field('lag');
         if (typeof lag === 'number') metrics.groupLag.set({ stream }, lag);
+        else metrics.groupLag.remove({ stream });
         metrics.groupPending.set({ stream }, Number(field('pending')));
       }
     } catch (err) {

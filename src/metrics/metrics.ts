@@ -87,7 +87,13 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
       name: 'tickgate_backpressured_sockets', help: 'Client sockets whose unsent bytes exceed --backpressure-soft-limit', registers: r,
     }),
     slowConsumerDisconnects: new Counter({
-      name: 'tickgate_slow_consumer_disconnects_total', help: 'Clients closed (4001) because their send buffer passed --max-backpressure', registers: r,
+      name: 'tickgate_slow_consumer_disconnects_total', help: 'Clients closed as too slow (4001): send buffer past --max-backpressure, or at the bottom of the slow-consumer ladder', registers: r,
+    }),
+    modeChanges: new Counter({
+      name: 'tickgate_mode_changes_total', help: 'Slow-consumer ladder steps, by the mode entered (full, conflated, snapshot-only)', labelNames: ['mode'], registers: r,
+    }),
+    conflatedFrames: new Counter({
+      name: 'tickgate_conflated_frames_total', help: 'Frames of only the latest tick sent to clients in conflated mode', registers: r,
     }),
     groupLag: new Gauge({
       name: 'tickgate_consumer_group_lag', help: 'Entries in the stream not yet delivered to this gateway\'s group (XINFO GROUPS lag)', labelNames: ['stream'], registers: r,
