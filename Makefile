@@ -36,5 +36,9 @@ test-integration: build .build/test
 run: build
 	node dist/cli.js demo $(ARGS)
 
+# Under 10 minutes; BENCH_QUICK=1 under one. Results in bench-results/<time>/ (JSON, Markdown, SVG).
+bench: build
+	node dist/bench/run.js $(ARGS)
+
 clean:
 	rm -rf dist .build

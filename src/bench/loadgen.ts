@@ -1,0 +1,55 @@
+/**
+ * The load generator: a child process (so its CPU is measured apart from everything else) running W worker
+ * threads that share the clients round-robin. run.ts drives it over IPC; it sums the threads' counts and merges
+ * their latency histograms.
+ *
+ * argv: <protocol> <base ws:// URL> <threads>
+ */
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Protocol } from './clients';
+import { DeliveryCounts, DeliverySnapshot } from './delivery-stats';
+import { encodeHistogram, mergeHistograms } from './latency';
+import { OpenRequest, OpenResult, WorkerSetup } from './loadgen-worker';
+import { parentProcessChannel, RpcClient, serveRpc, workerChannel } from './rpc';
+
+const [protocol, base, threadArg] = process.argv.slice(2);
+const threads = Array.from({ length: Number(threadArg) }, () => {
+  const worker = new Worker(join(__dirname, 'loadgen-worker.js'), { workerData: { protocol: protocol as Protocol, base } satisfies WorkerSetup });
+  worker.on('error', (err) => {
+    process.stderr.write(`load generator thread failed: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
+  return new RpcClient(workerChannel(worker));
+});
+
+const all = <T>(cmd: string, arg: (i: number) => unknown = () => null) => Promise.all(threads.map((t, i) => t.call<T>(cmd, arg(i))));
+
+function sumCounts(parts: DeliveryCounts[]): DeliveryCounts {
+  const total: DeliveryCounts = { ticks: 0, frames: 0, bytes: 0, invalid: 0, closed: 0 };
+  for (const p of parts) for (const k of Object.keys(total) as (keyof DeliveryCounts)[]) total[k] += p[k];
+  return total;
+}
+
+serveRpc(parentProcessChannel(), {
+  open: async (req: OpenRequest): Promise<OpenResult> => {
+    const parts = await all<OpenResult>('open', (i) => ({ ...req, clients: req.clients.filter((_, c) => c % threads.length === i) }));
+    return {
+      opened: parts.reduce((n, p) => n + p.opened, 0),
+      failed: parts.reduce((n, p) => n + p.failed, 0),
+      firstError: parts.find((p) => p.firstError)?.firstError,
+    };
+  },
+  counts: async () => sumCounts(await all<DeliveryCounts>('counts')),
+  reset: () => all('reset'),
+  snapshot: async (): Promise<DeliverySnapshot> => {
+    const parts = await all<DeliverySnapshot>('snapshot');
+    return {
+      ...sumCounts(parts),
+      latencyUs: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyUs))),
+      latencyMsRes: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyMsRes))),
+    };
+  },
+  closeAll: () => all('closeAll'),
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,54 @@
+/**
+ * Per-process resource readings from /proc, for a process and all its threads: CPU seconds (utime + stime of
+ * the whole thread group, as /proc/PID/stat reports them), resident memory, and the open-files limit.
+ */
+import { readFileSync } from 'node:fs';
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** utime + stime of every thread, in seconds; NaN once the process is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2 (comm) may contain spaces and parentheses: count fields from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+export function rssBytes(pid: number): number {
+  return statusKb(pid, 'VmRSS') * 1024;
+}
+
+function statusKb(pid: number, key: string): number {
+  try {
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+export function openFilesLimit(pid: number): number {
+  const m = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return m ? Number(m[1]) : NaN;
+}
+
+/** CPU seconds of several processes, read together at one instant. */
+export type CpuReading = { at: number; seconds: Record<string, number> };
+
+export function readCpu(pids: Record<string, number>): CpuReading {
+  const seconds: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) seconds[name] = cpuSeconds(pid);
+  return { at: performance.now(), seconds };
+}
+
+/** CPU use between two readings in percent of one core, per process. */
+export function cpuPercent(from: CpuReading, to: CpuReading): Record<string, number> {
+  const wall = (to.at - from.at) / 1000;
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(to.seconds)) out[name] = (100 * (to.seconds[name] - from.seconds[name])) / wall;
+  return out;
+}

@@ -1,0 +1,33 @@
+/** Reads tickgate's /metrics (Prometheus text): one metric summed over all its label sets. */
+export async function scrapeMetrics(http: string): Promise<string> {
+  return (await fetch(`${http}/metrics`)).text();
+}
+
+export function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export interface GatewayCounters {
+  read: number;
+  delivered: number;
+  frames: number;
+  bytes: number;
+}
+
+export async function gatewayCounters(http: string): Promise<GatewayCounters> {
+  const text = await scrapeMetrics(http);
+  return {
+    read: metricSum(text, 'tickgate_ticks_read_total'),
+    delivered: metricSum(text, 'tickgate_ticks_delivered_total'),
+    frames: metricSum(text, 'tickgate_frames_published_total'),
+    bytes: metricSum(text, 'tickgate_published_bytes_total'),
+  };
+}
+
+export function counterDelta(a: GatewayCounters, b: GatewayCounters): GatewayCounters {
+  return { read: b.read - a.read, delivered: b.delivered - a.delivered, frames: b.frames - a.frames, bytes: b.bytes - a.bytes };
+}
