@@ -31,6 +31,9 @@ const str = (def: string, help: string, check?: (v: string) => string | undefine
 const bool = (def: boolean, help: string): Option<boolean> => ({ kind: 'bool', default: def, help });
 const list = (def: string[], help: string): Option<string[]> => ({ kind: 'list', default: def, help });
 
+const streams = (def: string[], help: string): Option<string[]> =>
+  ({ ...list(def, help), check: (v: string[]) => (v.length > 0 ? undefined : 'must name at least one stream') });
+
 const redisUrl = (v: string) => (/^rediss?:\/\/[^\s]+$/.test(v) ? undefined : 'must be a redis:// or rediss:// URL');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const logLevel = (v: string) => (LOG_LEVELS.includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`);
@@ -40,7 +43,7 @@ const withEnv = <T>(opt: Option<T>, env: string): Option<T> => ({ ...opt, env })
 
 const common = {
   redis: withEnv(str(DEFAULT_REDIS, 'Redis URL', redisUrl), 'TICKGATE_REDIS_URL'),
-  stream: list(['ticks'], 'stream key(s), comma-separated'),
+  stream: streams(['ticks'], 'stream key(s), comma-separated'),
   logLevel: str('info', 'log level: fatal, error, warn, info, debug, trace, silent', logLevel),
   logPretty: bool(false, 'human-readable colored logs instead of JSON lines, when stdout is a terminal'),
 };
@@ -67,12 +70,31 @@ const gatewayOptions = {
   rateLimit: int(100, 1, 1_000_000, 'requests per second per connection (token bucket refill)'),
   rateBurst: int(200, 1, 1_000_000, 'requests a connection may send at once (token bucket size)'),
   floodCloseAfter: int(1000, 1, 10_000_000, 'consecutive rate-limited requests before closing with 4002'),
-  idleTimeoutS: int(120, 0, 960, 'close a connection silent this long (seconds; pings are sent automatically)'),
+  idleTimeoutS: { ...int(120, 0, 960, 'close a connection silent this long (seconds; pings are sent automatically); 0 or 8–960'),
+    // uWS aborts the whole process for 1–7 (its timer granularity is 4 s).
+    check: (v: number) => (v === 0 || v >= 8 ? undefined : 'must be 0 (off) or at least 8') },
   maxBackpressure: int(1 << 20, 1024, 1 << 30, 'bytes buffered for one client before it is closed as slow (4001)'),
   backpressureSoftLimit: int(64 * 1024, 0, 1 << 30, 'bytes buffered for one client above which it counts as backpressured (metric)'),
   metricsPort: int(0, 0, 65535, 'serve /metrics on this separate port instead of the main one (0: on the main port)'),
   lagSampleMs: int(5000, 100, 3_600_000, 'how often to sample consumer-group lag and pending count (XINFO GROUPS)'),
   shutdownTimeoutMs: int(5000, 100, 60_000, 'hard deadline for graceful shutdown'),
+  historyPerSymbol: int(1024, 1, 1_000_000, 'recent ticks kept in memory per symbol for snapshots and resumes'),
+  maxReplayTicks: int(20_000, 1, 10_000_000, 'most ticks one resume replays; a client further behind gets RESUME_UNAVAILABLE and a snapshot'),
+  resumeScanLimit: int(200_000, 1000, 100_000_000, 'most stream entries read from Redis to serve one resume or snapshot'),
+  conflateAboveBytes: int(256 * 1024, 1024, 1 << 30, 'a client with more unsent bytes than this for --conflate-after-ms is switched to conflated mode'),
+  conflateAfterMs: int(500, 0, 600_000, 'how long a client stays above --conflate-above-bytes before it is conflated'),
+  conflateIntervalMs: int(250, 10, 60_000, 'in conflated mode, at most one tick per symbol per this interval'),
+  snapshotOnlyAfterMs: int(3000, 0, 600_000, 'a conflated client still above the limit this long gets snapshots only'),
+  slowDisconnectAfterMs: int(10_000, 0, 3_600_000, 'a snapshot-only client still above the limit this long is closed (4001)'),
+  recoverBelowBytes: int(16 * 1024, 0, 1 << 30, 'a degraded client below this many unsent bytes for --recover-after-ms moves back up the ladder'),
+  recoverAfterMs: int(1000, 0, 600_000, 'how long a degraded client must stay drained before it moves up'),
+  maxConnectionsPerIp: int(1000, 1, 10_000_000, 'connections from one IP address; more are refused at upgrade with 429'),
+  maxLifetimeS: int(0, 0, 31_536_000, 'close connections older than this with 4004 (0: no limit)'),
+  authHs256Secret: str('', 'enable JWT auth with this HS256 secret'),
+  authPublicKeyFile: str('', 'enable JWT auth with this RS256 or ES256 public key (SPKI PEM file)'),
+  authIssuer: str('', 'required JWT issuer (iss), when set'),
+  authAudience: str('', 'required JWT audience (aud), when set'),
+  allowedOrigins: list([], 'Origin headers allowed at upgrade, comma-separated (empty: any)'),
 };
 
 const producerOptions = {
@@ -92,7 +114,7 @@ const demoOptions = {
     (v) => (v === '' ? undefined : redisUrl(v))), 'TICKGATE_REDIS_URL'),
   localRedis: withEnv(str(DEFAULT_REDIS, 'the local Redis the demo uses when --redis is not given and it answers', redisUrl),
     'TICKGATE_LOCAL_REDIS_URL'),
-  stream: list(['tickgate:demo'], 'stream key used by the demo producer and gateway'),
+  stream: streams(['tickgate:demo'], 'stream key used by the demo producer and gateway'),
   symbols: int(20, 1, 100_000, 'number of symbols'),
   rate: int(200, 1, 10_000_000, 'ticks per second'),
 };
@@ -127,7 +149,6 @@ function parseValue(name: string, opt: Option<unknown>, raw: string, source: str
       break;
     case 'list':
       value = raw.split(',').map((s) => s.trim()).filter(Boolean);
-      if ((value as string[]).length === 0) throw new ConfigError(`${where}: must not be empty`);
       break;
     default:
       value = raw;

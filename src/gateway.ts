@@ -4,7 +4,7 @@
  * clients. This module wires them and owns the shutdown order: stop reading → publish and ack what was read →
  * close every worker (listen socket, clients with 1001) → close Redis.
  */
-import { GatewayConfig } from './config';
+import { ConfigError, GatewayConfig } from './config';
 import { createLogger, Logger } from './log';
 import { createMetrics } from './metrics/metrics';
 import { PartitionedRegistry } from './registry/partitioned-registry';
@@ -12,9 +12,12 @@ import { WorkerPool } from './server/worker-pool';
 import { Fanout } from './ingest/fanout';
 import { StreamReader } from './ingest/reader';
 import { startLagSampler } from './ingest/lag-sampler';
+import { Catchup } from './ingest/catchup';
 import { startMetricsServer } from './metrics/metrics-server';
 import { closeRedis, connectInBackground, createRedis } from './ingest/redis';
 import { CLOSE_CODES } from './protocol/codes';
+import { createAuthenticator } from './server/auth';
+import { authOptions } from './server/auth-options';
 import { FORMAT_NAMES } from './wire/formats';
 import { encodeFrame, uncompressedFrameBytes } from './wire/frame-encode';
 
@@ -26,10 +29,18 @@ export interface RunningGateway {
 }
 
 export async function startGateway(cfg: GatewayConfig, log: Logger = createLogger(cfg.logLevel)): Promise<RunningGateway> {
+  // Fails here, at startup, for a short secret or an unreadable or unsupported key, rather than in every worker.
+  let auth;
+  try {
+    auth = createAuthenticator(authOptions(cfg));
+  } catch (err) {
+    throw err instanceof ConfigError ? err : new ConfigError(`authentication: ${(err as Error).message}`);
+  }
+  log.info({ auth: auth ? 'jwt' : 'off', allowedOrigins: cfg.allowedOrigins }, 'authentication');
   const registry = new PartitionedRegistry(cfg.workers, { topicCapacity: cfg.topicCapacity, sessionCapacity: cfg.sessionCapacity });
   const metrics = createMetrics({ processMetrics: true, registryStats: () => registry.stats() });
   const pool = new WorkerPool(cfg, registry, metrics, log);
-  const fanout = new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes, registry, pool, metrics, log);
+  const fanout = new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes, registry, pool, metrics, log, cfg.historyPerSymbol);
   const redisOpts = { url: cfg.redis, backoffMaxMs: cfg.redisBackoffMaxMs, log };
   const readClient = createRedis({ ...redisOpts, name: `tickgate-read-${cfg.consumer}`, onReconnecting: () => metrics.redisReconnects.inc() });
   const controlClient = createRedis({ ...redisOpts, name: `tickgate-ctl-${cfg.consumer}` });
@@ -39,6 +50,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
     deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs,
   }, fanout, metrics, log, (ready) => pool.setReady(ready));
 
+  pool.serveCatchup(new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks, scanLimit: cfg.resumeScanLimit }, encodeFrame, log));
   const port = await pool.start();
   const stopMetricsServer = cfg.metricsPort > 0 ? await startMetricsServer(cfg.host, cfg.metricsPort, () => pool.scrape()) : undefined;
   connectInBackground(readClient, log);

@@ -3,6 +3,7 @@
  * Prints Markdown (README, "Binary wire format"). Run: `node dist/bench/wire-size.js` after `npm run build`.
  *
  * Sizes are exact and reproducible (seeded ticks); timings depend on the machine and are medians of several rounds.
+ * Batches are live frames with `prev` (protocol v1, issue 6), so the sizes include its cost.
  */
 import { compressSync } from 'lz4-napi';
 import { pack, Packr } from 'msgpackr';
@@ -24,18 +25,25 @@ type Encoder = (batch: TickBatch) => string | Uint8Array;
 
 const ENCODERS: [string, Encoder][] = [
   ...FORMATS.map((f): [string, Encoder] => [f, (b) => encodeFrame(f, b, SENT)]),
-  ['msgpackr', (b) => pack({ sym: b.sym, sent: SENT, ticks: b.ticks })],
-  ['msgpackr records', (b) => packrRecords.pack({ sym: b.sym, sent: SENT, ticks: b.ticks })],
+  ['msgpackr', (b) => pack({ sym: b.sym, sent: SENT, prev: b.prev, ticks: b.ticks })],
+  ['msgpackr records', (b) => packrRecords.pack({ sym: b.sym, sent: SENT, prev: b.prev, ticks: b.ticks })],
 ];
 
 function wireBytes(frame: string | Uint8Array): number {
   return typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length;
 }
 
+/** Live batches as the gateway publishes them: each carries `prev`, the last id of the batch before it. */
 function batches(profile: TickProfile, size: number): TickBatch[] {
   const source = new TickSource(42, profile);
   const out: TickBatch[] = [];
-  for (let n = 0; n < TICKS_PER_CASE; n += size) out.push(source.batch(size));
+  let prev: string | undefined;
+  for (let n = 0; n < TICKS_PER_CASE; n += size) {
+    const batch = source.batch(size);
+    if (prev !== undefined) batch.prev = prev;
+    if (batch.ticks.length > 0) prev = batch.ticks[batch.ticks.length - 1].id;
+    out.push(batch);
+  }
   return out;
 }
 

@@ -7,7 +7,18 @@
  *
  * Request semantics across reconnects: the client keeps the set of symbols the application wants. A subscribe made
  * while disconnected, or in flight when the connection drops, is settled by the resubscription the client sends on
- * the next open. Unsubscribe and ping in flight at a drop reject with DISCONNECTED.
+ * the next open (so is a resume in flight). A pause made while disconnected, or in flight at a drop, is settled by the
+ * pause the client re-sends after that resubscription. Unsubscribe and ping in flight at a drop reject with
+ * DISCONNECTED.
+ *
+ * Continuity (protocol v1, issue 6): the client holds the last stream id it delivered per subscribed symbol. Every
+ * data frame names the id published just before its first tick (`prev`): a live or replay frame whose `prev` is
+ * newer than the held id (or absent while one is held) means ticks were missed, reported as a `gap` event; a
+ * `conflated` frame skips ticks on purpose and is accepted silently. Ticks at or below the held id are duplicates
+ * and are dropped before `ticks` is emitted (a frame whose `prev` is older than the held id overlaps what was
+ * delivered: no gap, its old ticks are dropped). Snapshot frames move the held ids forward. On reconnect the
+ * resubscription carries `since` (the held ids), so the server replays what the client missed; symbols the server
+ * can no longer replay are reported as `resumeUnavailable` and come back as a snapshot.
  */
 import { shouldReconnect } from '../protocol/codes';
 import { decodeFrame } from '../wire/frame';
@@ -17,6 +28,7 @@ import { DataFrame } from '../wire/tick';
 import { BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { Emitter } from './emitter';
 import { TickgateError } from './errors';
+import { decodeModeMessage, decodeSnapshotFrame, ModeChange, SnapshotFrame, StreamMode } from './messages';
 
 /**
  * The subset of the WHATWG WebSocket API the client uses; browsers and the `ws` package both provide it. Handler
@@ -46,9 +58,34 @@ export interface ClientOptions {
   maxFrameBytes?: number;
 }
 
+export interface SubscribeOptions {
+  /** Ask for one snapshot frame (the latest tick of each symbol) before the live flow; emitted as `snapshot`. */
+  snapshot?: boolean;
+}
+
+/** Ticks of `sym` were missed: the frame's `prev` (`got`; undefined if the frame had none) is not the held `expected`. */
+export interface GapEvent {
+  sym: string;
+  expected: string;
+  got: string | undefined;
+}
+
 export interface ClientEvents {
   open: [];
+  /** A data frame, without the ticks already delivered (duplicates). `kind` tells live, replay and conflated apart. */
   ticks: [frame: DataFrame];
+  /**
+   * A snapshot frame (after subscribe with `snapshot`, resume(), a resume the server could not serve, or a return to
+   * `full` mode): the latest tick per symbol. Render its ticks like those of a `ticks` event; the client has already
+   * moved its held ids to them, so the live flow continues from there without a gap.
+   */
+  snapshot: [frame: SnapshotFrame];
+  /** Ticks were missed (see GapEvent). The frame's ticks are still emitted as `ticks` afterwards. */
+  gap: [gap: GapEvent];
+  /** The server could not replay these symbols from the held ids on reconnect; a snapshot of them follows. */
+  resumeUnavailable: [event: { symbols: string[] }];
+  /** The server changed this connection's delivery mode (slow consumer ladder); every connection starts in `full`. */
+  mode: [change: ModeChange];
   close: [code: number, reason: string];
   /** Undecodable frames, request errors nobody awaits (e.g. a failed resubscription), socket errors. */
   error: [error: Error];
@@ -60,11 +97,20 @@ interface Waiter {
   reject(err: Error): void;
 }
 
+type Op = 'subscribe' | 'unsubscribe' | 'ping' | 'pause' | 'resume';
+
 interface PendingRequest {
-  op: 'subscribe' | 'unsubscribe' | 'ping';
+  op: Op;
   waiters: Waiter[];
   /** Symbols this subscribe added to the wanted set: dropped again if the server refuses the request. */
   added: string[];
+}
+
+interface RequestBody {
+  op: Op;
+  symbols?: string[];
+  snapshot?: boolean;
+  since?: Record<string, string>;
 }
 
 const OPEN = 1;
@@ -77,8 +123,19 @@ export class TickgateClient extends Emitter<ClientEvents> {
   private socket: WebSocketLike | null = null;
   private readonly wanted = new Set<string>();
   private readonly pending = new Map<number, PendingRequest>();
-  /** Subscribe calls to settle with the resubscription sent on the next open. */
+  /** Subscribe (and resume) calls to settle with the resubscription sent on the next open. */
   private waitingForOpen: Waiter[] = [];
+  /** Pause calls to settle with the pause sent on the next open. */
+  private pauseWaitingForOpen: Waiter[] = [];
+  /** A subscribe queued for the next open asked for a snapshot. */
+  private snapshotOnOpen = false;
+  /** Last delivered stream id per wanted symbol; kept across reconnects for `since`. */
+  private readonly lastIds = new Map<string, string>();
+  private everOpened = false;
+  /** The application's intent: re-applied on every new connection. */
+  private pausedByApp = false;
+  private currentMode: StreamMode = 'full';
+  private duplicates = 0;
   private nextId = 1;
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -104,21 +161,76 @@ export class TickgateClient extends Emitter<ClientEvents> {
     return this.socket !== null && this.socket.readyState === OPEN;
   }
 
-  /** Resolves on the server's ack; rejects with TickgateError carrying the server's code. */
-  subscribe(symbols: string[]): Promise<void> {
+  /** Whether the application paused the flow (pause() without a later resume()). */
+  get paused(): boolean {
+    return this.pausedByApp;
+  }
+
+  /** The server's delivery mode for the current connection (the last `mode` message; `full` on every new connection). */
+  get mode(): StreamMode {
+    return this.currentMode;
+  }
+
+  /** Ticks dropped as duplicates (id at or below the held id) since the client was created. */
+  get duplicatesDropped(): number {
+    return this.duplicates;
+  }
+
+  /** The last stream id delivered for `sym` (by a data frame or a snapshot): where a resume continues from. */
+  lastId(sym: string): string | undefined {
+    return this.lastIds.get(sym);
+  }
+
+  /**
+   * Resolves on the server's ack; rejects with TickgateError carrying the server's code. With `snapshot`, a
+   * `snapshot` event precedes the ack.
+   */
+  subscribe(symbols: string[], options: SubscribeOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     const added = symbols.filter((s) => !this.wanted.has(s));
     for (const s of added) this.wanted.add(s);
-    if (!this.isOpen) return new Promise((resolve, reject) => this.waitingForOpen.push({ resolve, reject }));
-    return this.request({ op: 'subscribe', symbols }, added);
+    if (!this.isOpen) {
+      if (options.snapshot) this.snapshotOnOpen = true;
+      return new Promise((resolve, reject) => this.waitingForOpen.push({ resolve, reject }));
+    }
+    return this.request({ op: 'subscribe', symbols, ...(options.snapshot && { snapshot: true }) }, added);
   }
 
   unsubscribe(symbols: string[]): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    for (const s of symbols) this.wanted.delete(s);
+    for (const s of symbols) {
+      this.wanted.delete(s);
+      this.lastIds.delete(s); // a later subscribe starts a new chain, not a gap
+    }
     // A new connection starts with no subscriptions: there is nothing to undo on the server.
     if (!this.isOpen) return Promise.resolve();
     return this.request({ op: 'unsubscribe', symbols }, []);
+  }
+
+  /**
+   * Stops all data frames on this connection (and on later ones, until resume()). Resolves on the server's ack;
+   * frames already on their way before it are still delivered.
+   */
+  pause(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    this.pausedByApp = true;
+    if (!this.isOpen) return new Promise((resolve, reject) => this.pauseWaitingForOpen.push({ resolve, reject }));
+    return this.request({ op: 'pause' }, []);
+  }
+
+  /**
+   * Restarts the flow: the server sends one snapshot (emitted as `snapshot`) of every subscribed symbol, then the
+   * ack this promise resolves on, then live frames continuing from the snapshot. While disconnected it resolves at
+   * once: the next connection starts unpaused.
+   */
+  resume(): Promise<void> {
+    if (this.closed) return Promise.reject(closedError());
+    this.pausedByApp = false;
+    if (!this.isOpen) {
+      this.settle(this.pauseWaitingForOpen.splice(0)); // those pauses are undone before they reached a server
+      return Promise.resolve();
+    }
+    return this.request({ op: 'resume' }, []);
   }
 
   /** Round trip to the server, in ms. */
@@ -140,12 +252,20 @@ export class TickgateClient extends Emitter<ClientEvents> {
     this.rejectAll(closedError());
   }
 
-  private request(body: { op: PendingRequest['op']; symbols?: string[] }, added: string[]): Promise<void> {
+  private request(body: RequestBody, added: string[]): Promise<void> {
+    return new Promise((resolve, reject) => this.send(body, [{ resolve, reject }], added));
+  }
+
+  /** Sends a request whose ack or error settles `waiters`. Key order as in the protocol: op, id, then the rest. */
+  private send(body: RequestBody, waiters: Waiter[], added: string[]): void {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { op: body.op, waiters: [{ resolve, reject }], added });
-      this.socket!.send(JSON.stringify({ op: body.op, id, ...(body.symbols && { symbols: body.symbols }) }));
-    });
+    this.pending.set(id, { op: body.op, waiters, added });
+    const { op, ...rest } = body;
+    this.socket!.send(JSON.stringify({ op, id, ...rest }));
+  }
+
+  private settle(waiters: Waiter[]): void {
+    for (const w of waiters) w.resolve();
   }
 
   private openSocket(): void {
@@ -171,15 +291,39 @@ export class TickgateClient extends Emitter<ClientEvents> {
 
   private handleOpen(): void {
     this.attempt = 0;
+    this.currentMode = 'full';
+    const reconnected = this.everOpened;
+    this.everOpened = true;
     const waiters = this.waitingForOpen;
     this.waitingForOpen = [];
+    const snapshotAsked = this.snapshotOnOpen;
+    this.snapshotOnOpen = false;
     if (this.wanted.size > 0) {
-      const id = this.nextId++;
-      this.pending.set(id, { op: 'subscribe', waiters, added: [] });
-      this.socket!.send(JSON.stringify({ op: 'subscribe', id, symbols: [...this.wanted] }));
+      // Resume: symbols with a held id continue from it (`since`); the others start from a snapshot when this is a
+      // reconnect (their earlier ticks were never seen) or when a queued subscribe asked for one.
+      const symbols = [...this.wanted];
+      const since: Record<string, string> = {};
+      let resuming = false;
+      let fresh = false;
+      for (const s of symbols) {
+        const id = this.lastIds.get(s);
+        if (id === undefined) fresh = true;
+        else {
+          since[s] = id;
+          resuming = true;
+        }
+      }
+      const body: RequestBody = { op: 'subscribe', symbols };
+      if (fresh && (reconnected || snapshotAsked)) body.snapshot = true;
+      if (resuming) body.since = since;
+      this.send(body, waiters, []);
     } else {
-      for (const w of waiters) w.resolve(); // unsubscribed again before the connection opened
+      this.settle(waiters); // unsubscribed again before the connection opened
     }
+    const pauseWaiters = this.pauseWaitingForOpen;
+    this.pauseWaitingForOpen = [];
+    if (this.pausedByApp) this.send({ op: 'pause' }, pauseWaiters, []);
+    else this.settle(pauseWaiters);
     this.emit('open');
   }
 
@@ -191,20 +335,29 @@ export class TickgateClient extends Emitter<ClientEvents> {
     }
     // The gateway writes data frames with "type" first: skip parsing them twice on the common path.
     if (data.startsWith('{"type":"ticks"')) return this.emitFrame(data);
-    let msg: { type?: unknown; id?: unknown; code?: unknown; message?: unknown };
+    let msg: { type?: unknown; id?: unknown; code?: unknown; message?: unknown; symbols?: unknown };
     try {
       msg = JSON.parse(data);
     } catch {
       this.emit('error', new TickgateError('BAD_MESSAGE', 'server sent a text frame that is not JSON'));
       return;
     }
+    if (msg === null || typeof msg !== 'object') {
+      this.emit('error', new TickgateError('BAD_MESSAGE', 'server sent a text frame that is not a JSON object'));
+      return;
+    }
     if (msg.type === 'ticks') return this.emitFrame(data);
+    if (msg.type === 'snapshot') return this.applySnapshot(msg);
+    if (msg.type === 'mode') return this.applyMode(msg);
+    if (msg.type === 'error' && msg.code === 'RESUME_UNAVAILABLE') return this.resumeUnavailable(msg.symbols);
     const request = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
     if (msg.type === 'error') {
       const err = new TickgateError(String(msg.code ?? 'UNKNOWN'), String(msg.message ?? 'request failed'));
       if (!request) return this.emit('error', err);
       this.pending.delete(msg.id as number);
       for (const s of request.added) this.wanted.delete(s);
+      if (request.op === 'pause') this.pausedByApp = false;
+      else if (request.op === 'resume') this.pausedByApp = true;
       for (const w of request.waiters) w.reject(err);
       if (request.waiters.length === 0) this.emit('error', err);
     } else if (request) {
@@ -221,14 +374,74 @@ export class TickgateClient extends Emitter<ClientEvents> {
       this.emit('error', err as Error);
       return;
     }
+    const sym = frame.sym;
+    // Continuity is tracked for the symbols the application wants; a frame still in flight after an unsubscribe
+    // is delivered but must not start a chain that a later subscribe would report as a gap.
+    if (!this.wanted.has(sym)) return this.emit('ticks', frame);
+    const last = this.lastIds.get(sym);
+    let ticks = frame.ticks;
+    if (last !== undefined) {
+      const prev = frame.prev;
+      if (frame.kind !== 'conflated' && (prev === undefined || compareIds(prev, last) > 0)) {
+        this.emit('gap', { sym, expected: last, got: prev });
+      }
+      if (!allAfter(ticks, last)) {
+        const kept = ticks.filter((t) => compareIds(t.id, last) > 0);
+        this.duplicates += ticks.length - kept.length;
+        if (kept.length === 0) return;
+        ticks = kept;
+        frame = { ...frame, ticks };
+      }
+    }
+    let newest = last;
+    for (const t of ticks) if (newest === undefined || compareIds(t.id, newest) > 0) newest = t.id;
+    if (newest !== undefined) this.lastIds.set(sym, newest);
     this.emit('ticks', frame);
+  }
+
+  private applySnapshot(msg: object): void {
+    let snapshot: SnapshotFrame;
+    try {
+      snapshot = decodeSnapshotFrame(msg);
+    } catch (err) {
+      this.emit('error', err as Error);
+      return;
+    }
+    for (const t of snapshot.ticks) {
+      if (!this.wanted.has(t.sym)) continue;
+      const last = this.lastIds.get(t.sym);
+      // Forward only: an older snapshot tick must not re-admit ticks already delivered.
+      if (last === undefined || compareIds(t.id, last) > 0) this.lastIds.set(t.sym, t.id);
+    }
+    this.emit('snapshot', snapshot);
+  }
+
+  private applyMode(msg: object): void {
+    let change: ModeChange;
+    try {
+      change = decodeModeMessage(msg);
+    } catch (err) {
+      this.emit('error', err as Error);
+      return;
+    }
+    this.currentMode = change.mode;
+    this.emit('mode', change);
+  }
+
+  /** The request goes on: the server sends a snapshot of these symbols, which restarts their chains. */
+  private resumeUnavailable(raw: unknown): void {
+    const symbols = Array.isArray(raw) ? raw.filter((s): s is string => typeof s === 'string') : [];
+    for (const s of symbols) this.lastIds.delete(s);
+    this.emit('resumeUnavailable', { symbols });
   }
 
   private handleClose(code: number, reason: string): void {
     this.socket = null;
     const reconnect = !this.closed && this.backoff !== null && shouldReconnect(code);
     for (const request of this.pending.values()) {
-      if (reconnect && request.op === 'subscribe') this.waitingForOpen.push(...request.waiters);
+      if (reconnect && (request.op === 'subscribe' || request.op === 'resume')) this.waitingForOpen.push(...request.waiters);
+      else if (reconnect && request.op === 'pause' && this.pausedByApp) this.pauseWaitingForOpen.push(...request.waiters);
+      else if (reconnect && request.op === 'pause') this.settle(request.waiters); // resumed since: nothing to re-send
       else for (const w of request.waiters) w.reject(new TickgateError('DISCONNECTED', `connection closed (${code}) before the server answered`));
     }
     this.pending.clear();
@@ -252,7 +465,33 @@ export class TickgateClient extends Emitter<ClientEvents> {
     this.pending.clear();
     for (const w of this.waitingForOpen) w.reject(err);
     this.waitingForOpen = [];
+    for (const w of this.pauseWaitingForOpen) w.reject(err);
+    this.pauseWaitingForOpen = [];
   }
+}
+
+/**
+ * Orders two canonical stream ids (`<ms>-<seq>`, decimal without leading zeros, as Redis writes them and the
+ * decoders return them) without BigInt: a longer part is the larger number, equal lengths compare as strings.
+ */
+export function compareIds(a: string, b: string): number {
+  if (a === b) return 0;
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  if (da !== db) return da < db ? -1 : 1;
+  for (let i = 0; i < da; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  const la = a.length - da;
+  const lb = b.length - db;
+  if (la !== lb) return la < lb ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function allAfter(ticks: DataFrame['ticks'], last: string): boolean {
+  for (let i = 0; i < ticks.length; i++) if (compareIds(ticks[i].id, last) <= 0) return false;
+  return true;
 }
 
 function closedError(): TickgateError {

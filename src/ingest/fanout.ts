@@ -11,6 +11,7 @@ import { compareStreamIds, TickBatch } from '../wire/tick';
 import { Metrics } from '../metrics/metrics';
 import { Logger, onceEvery } from '../log';
 import { MalformedKind, parseEntry } from './parse-entry';
+import { SymbolHistory } from './history';
 
 /** One raw entry as Redis returns it: `[id, [field, value, ...] | null]`. */
 export type RawEntry = [string, string[] | null];
@@ -34,10 +35,23 @@ interface SymbolState {
   topics: string[];
   /** Newest id published for the symbol; re-delivered entries at or below it are not published again. */
   lastId: string;
+  /** Recent ticks, for snapshots and resumes. */
+  history: SymbolHistory;
 }
 
-export class Fanout {
+/** What snapshots and resumes read of the published stream. */
+export interface PublishedHistory {
+  /**
+   * The processing frontier: every entry at or before it has been published (or skipped), every later one will be
+   * published as it is read. '' until the reader has set up its group.
+   */
+  readonly position: string;
+  history(sym: string): SymbolHistory | undefined;
+}
+
+export class Fanout implements PublishedHistory {
   private readonly symbols = new Map<string, SymbolState>();
+  position = '';
   private readonly touched: SymbolState[] = [];
   private readonly frames;
   private readonly bytes;
@@ -54,6 +68,7 @@ export class Fanout {
     private readonly publisher: FramePublisher,
     private readonly metrics: Metrics,
     private readonly log: Logger,
+    private readonly historyPerSymbol: number,
   ) {
     // Label children resolved once: a labelled inc() would hash its labels on every call.
     this.frames = formats.map((f) => metrics.framesPublished.labels(f));
@@ -87,7 +102,9 @@ export class Fanout {
     for (let i = 0; i < this.touched.length; i++) {
       const state = this.touched[i];
       const ticks = state.batch.ticks;
+      state.batch.prev = state.lastId;
       state.lastId = ticks[ticks.length - 1].id;
+      for (let t = 0; t < ticks.length; t++) state.history.push(ticks[t]);
       let published = false;
       for (let f = 0; f < this.formats.length; f++) {
         const topic = state.topics[f];
@@ -112,14 +129,24 @@ export class Fanout {
       // A new array, not length = 0: encoders and the publisher may keep references to the ticks they were given.
       state.batch.ticks = [];
     }
+    if (this.touched.length > 0) this.position = lastPosition(entries, this.position);
     this.touched.length = 0;
     return this.publisher.flush();
+  }
+
+  history(sym: string): SymbolHistory | undefined {
+    return this.symbols.get(sym)?.history;
+  }
+
+  /** The reader's group delivers only entries after `id` (its last-delivered id): the frontier starts there. */
+  startsAfter(id: string): void {
+    if (this.position === '' || compareStreamIds(id, this.position) > 0) this.position = id;
   }
 
   private stateOf(sym: string): SymbolState {
     let state = this.symbols.get(sym);
     if (state === undefined) {
-      state = { batch: { sym, ticks: [] }, topics: this.formats.map((f) => topicFor(f, sym)), lastId: '' };
+      state = { batch: { sym, ticks: [] }, topics: this.formats.map((f) => topicFor(f, sym)), lastId: '', history: new SymbolHistory(this.historyPerSymbol) };
       this.symbols.set(sym, state);
     }
     return state;
@@ -139,4 +166,10 @@ export class Fanout {
     this.metrics.malformedEntries.inc({ kind });
     this.logBad(kind, (suppressed) => this.log.warn({ kind, id, suppressed }, 'skipping malformed stream entry'));
   }
+}
+
+/** The newer of `current` and the last entry's id (entries of one read are in stream order). */
+function lastPosition(entries: readonly RawEntry[], current: string): string {
+  const last = entries[entries.length - 1][0];
+  return current === '' || compareStreamIds(last, current) > 0 ? last : current;
 }

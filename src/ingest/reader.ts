@@ -35,6 +35,8 @@ export interface ReaderOptions {
 export interface EntrySink {
   /** Publishes synchronously; a returned promise settles when the publish is complete, and only then is it acked. */
   publishEntries(entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined;
+  /** The group will deliver only entries after `id`. */
+  startsAfter(id: string): void;
 }
 
 type StreamReply = [string, RawEntry[]][] | null;
@@ -121,6 +123,9 @@ export class StreamReader {
       await this.warnIfGroupShared(stream);
       await this.deadLetterPoison(stream);
       await this.recoverPending(stream);
+      const groups = (await this.control.sendCommand(['XINFO', 'GROUPS', stream])) as unknown[][];
+      const mine = groups.find((g) => g[g.indexOf('name') + 1] === this.opts.group);
+      if (mine) this.sink.startsAfter(String(mine[mine.indexOf('last-delivered-id') + 1]));
     }
   }
 

@@ -3,15 +3,24 @@
  * every invalid one becomes a typed RequestError that names the problem precisely.
  */
 import { ErrorCode } from './codes';
-import { isValidSymbol, SYMBOL_MAX_LENGTH } from '../wire/tick';
+import { isValidStreamId, isValidSymbol, SYMBOL_MAX_LENGTH } from '../wire/tick';
 
 export type RequestId = number | string | null;
 
+export interface SubscribeRequest {
+  op: 'subscribe';
+  id: RequestId;
+  symbols: string[];
+  /** Send the latest tick of each symbol (without `since`) before live ticks. */
+  snapshot: boolean;
+  /** Resume positions: replay each symbol's ticks after this stream id. */
+  since: Record<string, string>;
+}
+
 export type Request =
-  | { op: 'subscribe'; id: RequestId; symbols: string[] }
+  | SubscribeRequest
   | { op: 'unsubscribe'; id: RequestId; symbols: string[] }
-  | { op: 'ping'; id: RequestId }
-  | { op: 'subscriptions'; id: RequestId };
+  | { op: 'ping' | 'subscriptions' | 'pause' | 'resume'; id: RequestId };
 
 export class RequestError extends Error {
   constructor(readonly code: ErrorCode, message: string, readonly id: RequestId = null) {
@@ -47,6 +56,20 @@ function parseSymbols(value: unknown, id: RequestId, maxSymbols: number): string
   return [...unique];
 }
 
+function parseSince(value: unknown, symbols: string[], id: RequestId): Record<string, string> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new RequestError('BAD_REQUEST', '"since" must be an object of symbol → stream id', id);
+  }
+  const since: Record<string, string> = {};
+  for (const [sym, pos] of Object.entries(value)) {
+    if (!symbols.includes(sym)) throw new RequestError('BAD_REQUEST', `"since" names ${JSON.stringify(sym.slice(0, 40))}, which is not in "symbols"`, id);
+    if (!isValidStreamId(pos)) throw new RequestError('BAD_REQUEST', `"since" position for ${sym} must be a stream id like "1732480000000-5"`, id);
+    since[sym] = pos;
+  }
+  return since;
+}
+
 /** `text` is one client text frame. */
 export function parseRequest(text: string, maxSymbols: number): Request {
   let raw: unknown;
@@ -61,11 +84,17 @@ export function parseRequest(text: string, maxSymbols: number): Request {
   const o = raw as Record<string, unknown>;
   const id = parseId(o.id);
   switch (o.op) {
-    case 'subscribe':
+    case 'subscribe': {
+      const symbols = parseSymbols(o.symbols, id, maxSymbols);
+      if (o.snapshot !== undefined && typeof o.snapshot !== 'boolean') throw new RequestError('BAD_REQUEST', '"snapshot" must be true or false', id);
+      return { op: 'subscribe', id, symbols, snapshot: o.snapshot === true, since: parseSince(o.since, symbols, id) };
+    }
     case 'unsubscribe':
-      return { op: o.op, id, symbols: parseSymbols(o.symbols, id, maxSymbols) };
+      return { op: 'unsubscribe', id, symbols: parseSymbols(o.symbols, id, maxSymbols) };
     case 'ping':
     case 'subscriptions':
+    case 'pause':
+    case 'resume':
       return { op: o.op, id };
     case undefined:
       throw new RequestError('BAD_REQUEST', '"op" is required', id);

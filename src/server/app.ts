@@ -3,18 +3,44 @@
  * It owns the listen socket and the open connections; sessions own their requests; ingest owns the data path and
  * reaches clients only through `publish`.
  */
-import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t, WebSocket } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
 import { CLOSE_CODES } from '../protocol/codes';
 import { COMPRESSIONS, Compression, ENCODINGS, Encoding, FormatName, formatName } from '../wire/formats';
 import { join } from 'node:path';
 import { loadUws } from './uws';
 import { mountStaticDir } from './static-files';
-import { newSessionData, SessionData, SessionDeps, SessionHandler } from './session';
+import { newSessionData, SessionDeps, SessionHandler, Socket, SocketData } from './session';
+import { AuthError, Authenticator, Entitlements, originAllowed, tokenFrom } from './auth';
+import { SlowConsumerLadder } from './slow-consumers';
+import { SharedCounterMap } from '../registry/shared-map';
+import { RegistryFullError } from '../registry/registry';
+
+/** What an upgrade needs after the request object is gone (auth verification is asynchronous). */
+interface Handshake {
+  key: string;
+  protocol: string;
+  extensions: string;
+  ctx: us_socket_context_t;
+  format: FormatName;
+  ip: string;
+}
 
 export interface ServerOptions {
   host: string;
   idleTimeoutS: number;
   maxBackpressure: number;
+  /** 0: no limit. Checked by the sweep, so enforced within a second. */
+  maxLifetimeS: number;
+  maxConnectionsPerIp: number;
+  /** Empty: any origin. */
+  allowedOrigins: readonly string[];
+  /** Undefined: authentication off. */
+  auth: Authenticator | undefined;
+  /** Connections per client IP across every worker of the process. */
+  ipCounts: SharedCounterMap;
+  ladder: SlowConsumerLadder;
+  /** How often the sweep runs the ladder and the lifetime and token-expiry checks. */
+  sweepMs: number;
   /** Formats this build can encode; others are refused at upgrade with 400. */
   formats: ReadonlySet<FormatName>;
   /** False when /metrics is served on a separate admin port instead. */
@@ -35,15 +61,16 @@ const CLOSE_GRACE_MS = 100;
 
 export class GatewayServer {
   private readonly app: TemplatedApp;
-  private readonly sockets = new Set<WebSocket<SessionData>>();
+  private readonly sockets = new Set<Socket>();
   private listenSocket: us_listen_socket | undefined;
   private nextSessionId = 1;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(private readonly opts: ServerOptions, private readonly deps: SessionDeps, private readonly hooks: ServerHooks) {
     const uws = loadUws();
     const sessions = new SessionHandler(deps);
     this.app = uws.App();
-    this.app.ws<SessionData>('/v1/stream', {
+    this.app.ws<SocketData>('/v1/stream', {
       maxPayloadLength: deps.limits.maxPayload * UWS_PAYLOAD_HEADROOM,
       idleTimeout: opts.idleTimeoutS,
       sendPingsAutomatically: true,
@@ -63,9 +90,11 @@ export class GatewayServer {
       },
       close: (ws, code) => {
         this.sockets.delete(ws);
+        opts.ipCounts.decrement(ws.getUserData().session.ip);
         sessions.close(ws, code);
       },
     });
+    this.sweeper = setInterval(() => this.sweep(), opts.sweepMs);
     this.app.get('/healthz', (res) => json(res, '200 OK', hooks.health()));
     this.app.get('/readyz', (res) => {
       const r = hooks.isReady();
@@ -92,12 +121,9 @@ export class GatewayServer {
   }
 
   /** The fan-out's only way to reach clients. */
-  publish(topic: string, frame: string | Uint8Array, isBinary: boolean): void {
+  publish(topic: string, frame: Uint8Array, isBinary: boolean): void {
     this.app.publish(topic, frame, isBinary);
-  }
-
-  numSubscribers(topic: string): number {
-    return this.app.numSubscribers(topic);
+    this.opts.ladder.published(topic, frame, isBinary);
   }
 
   /** Sockets with more than `limit` bytes not yet sent. O(connections): for a metrics scrape, not the hot path. */
@@ -112,6 +138,7 @@ export class GatewayServer {
    * included). A thread must not exit while uWS still holds a socket: Node aborts the whole process then.
    */
   async close(code: number, reason: string): Promise<void> {
+    clearInterval(this.sweeper);
     if (this.listenSocket) {
       loadUws().us_listen_socket_close(this.listenSocket);
       this.listenSocket = undefined;
@@ -123,25 +150,80 @@ export class GatewayServer {
 
   /** For a thread that is failing: cut every socket now, so it can exit without taking the process down. */
   abort(): void {
+    clearInterval(this.sweeper);
     this.app.close();
   }
 
+  /** Per-connection checks that need time to pass: the slow-consumer ladder, max lifetime, token expiry. */
+  private sweep(): void {
+    const now = Date.now();
+    const maxAge = this.opts.maxLifetimeS * 1000;
+    for (const ws of this.sockets) {
+      const s = ws.getUserData().session;
+      if (s.entitlements?.expiresAt !== undefined && s.entitlements.expiresAt <= now) {
+        this.deps.metrics.clientErrors.inc({ code: 'TOKEN_EXPIRED' });
+        ws.end(CLOSE_CODES.TOKEN_EXPIRED, 'token expired; reconnect with a fresh one');
+      } else if (maxAge > 0 && now - s.connectedAt >= maxAge) {
+        ws.end(CLOSE_CODES.MAX_LIFETIME, 'connection reached its maximum lifetime; reconnect');
+      } else {
+        this.opts.ladder.check(ws, now);
+      }
+    }
+  }
+
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
+    // The request object is only valid until the first await: read everything now.
     const encoding = (req.getQuery('format') ?? 'json') as Encoding;
     const compression = (req.getQuery('compression') ?? 'none') as Compression;
+    const origin = req.getHeader('origin');
+    const token = tokenFrom(req.getHeader('authorization'), req.getQuery('token'));
+    const handshake: Handshake = {
+      key: req.getHeader('sec-websocket-key'), protocol: req.getHeader('sec-websocket-protocol'),
+      extensions: req.getHeader('sec-websocket-extensions'), ctx,
+      format: formatName(encoding, compression), ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
+    };
     let problem: string | undefined;
     if (!ENCODINGS.includes(encoding)) problem = `unsupported format ${JSON.stringify(encoding)}: use ${ENCODINGS.join(' or ')}`;
     else if (!COMPRESSIONS.includes(compression)) problem = `unsupported compression ${JSON.stringify(compression)}: use ${COMPRESSIONS.join(' or ')}`;
-    else if (!this.opts.formats.has(formatName(encoding, compression))) problem = `format ${formatName(encoding, compression)} is not available in this build`;
-    if (problem) {
-      this.deps.metrics.upgradesRejected.inc({ reason: 'bad_format' });
-      json(res, '400 Bad Request', { error: 'BAD_REQUEST', message: problem });
-      return;
+    else if (!this.opts.formats.has(handshake.format)) problem = `format ${handshake.format} is not available in this build`;
+    if (problem) return this.refuse(res, '400 Bad Request', 'bad_format', 'BAD_REQUEST', problem);
+    if (!originAllowed(origin, this.opts.allowedOrigins)) {
+      return this.refuse(res, '403 Forbidden', 'origin', 'FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 100))} is not allowed`);
     }
-    const ip = Buffer.from(res.getRemoteAddressAsText()).toString();
-    const data = newSessionData(this.nextSessionId++, formatName(encoding, compression), ip, this.deps.limits);
-    res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
-      req.getHeader('sec-websocket-extensions'), ctx);
+    const auth = this.opts.auth;
+    if (!auth) return this.admit(res, handshake, undefined);
+    if (token === undefined) {
+      return this.refuse(res, '401 Unauthorized', 'auth', 'UNAUTHORIZED', 'missing token: send "Authorization: Bearer <jwt>" or ?token=<jwt>');
+    }
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    auth.verify(token).then(
+      (entitlements) => !aborted && res.cork(() => this.admit(res, handshake, entitlements)),
+      (err: Error) => !aborted && res.cork(() => this.refuse(res, '401 Unauthorized', 'auth', 'UNAUTHORIZED',
+        err instanceof AuthError ? err.message : 'token verification failed')),
+    );
+  }
+
+  private admit(res: HttpResponse, h: Handshake, entitlements: Entitlements | undefined): void {
+    let fromIp: number;
+    try {
+      fromIp = this.opts.ipCounts.increment(h.ip);
+    } catch (err) {
+      if (!(err instanceof RegistryFullError)) throw err;
+      return this.refuse(res, '503 Service Unavailable', 'capacity', 'TOO_MANY_CONNECTIONS', 'gateway at its connection capacity; retry with backoff');
+    }
+    if (fromIp > this.opts.maxConnectionsPerIp) {
+      this.opts.ipCounts.decrement(h.ip);
+      return this.refuse(res, '429 Too Many Requests', 'per_ip', 'TOO_MANY_CONNECTIONS',
+        `more than ${this.opts.maxConnectionsPerIp} connections from ${h.ip}`);
+    }
+    const data = newSessionData(this.nextSessionId++, h.format, h.ip, this.deps.limits, entitlements);
+    res.upgrade<SocketData>({ session: data }, h.key, h.protocol, h.extensions, h.ctx);
+  }
+
+  private refuse(res: HttpResponse, status: string, reason: string, error: string, message: string): void {
+    this.deps.metrics.upgradesRejected.inc({ reason });
+    json(res, status, { error, message });
   }
 
   private metrics(res: HttpResponse): void {

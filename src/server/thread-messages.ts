@@ -5,6 +5,7 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { GatewayConfig } from '../config';
 import type { SharedRegistryBuffers } from '../registry/shared-registry';
+import type { CatchupAnswer, CatchupRequest } from '../ingest/catchup';
 
 export interface WorkerData {
   workerId: number;
@@ -14,6 +15,8 @@ export interface WorkerData {
   registry: SharedRegistryBuffers;
   /** Int32Array [readerReady, workersAlive, workersConfigured], written by the main thread. */
   status: SharedArrayBuffer;
+  /** Connections per client IP, one SharedCounterMap written by every worker. */
+  ipCounts: SharedArrayBuffer;
 }
 
 export const STATUS_READY = 0;
@@ -41,6 +44,7 @@ export type MainToWorker =
   | FramesMessage
   | { type: 'collect'; id: number }
   | { type: 'scraped'; id: number; contentType: string; body: string }
+  | { type: 'caughtup'; id: number; answer: CatchupAnswer }
   /** Close the listen socket and every client with `code`, then exit. */
   | { type: 'close'; code: number; reason: string };
 
@@ -49,4 +53,6 @@ export type WorkerToMain =
   | { type: 'published'; seq: number }
   | { type: 'collected'; id: number; metrics: MetricsJson }
   /** A worker's /metrics request: the main thread answers with the whole process's metrics. */
-  | { type: 'scrape'; id: number };
+  | { type: 'scrape'; id: number }
+  /** A snapshot or resume for one subscribe; the answer comes back in order with the frames (see catchup.ts). */
+  | { type: 'catchup'; id: number; request: CatchupRequest };

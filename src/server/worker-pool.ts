@@ -11,6 +11,8 @@ import { Logger } from '../log';
 import { aggregateMetrics, Metrics } from '../metrics/metrics';
 import { PartitionedRegistry } from '../registry/partitioned-registry';
 import { FramePublisher } from '../ingest/fanout';
+import { Catchup } from '../ingest/catchup';
+import { SharedCounterMap } from '../registry/shared-map';
 import {
   MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
@@ -34,6 +36,9 @@ export class WorkerPool implements FramePublisher {
   private frames: (string | Uint8Array)[] = [];
   private binary: boolean[] = [];
 
+  private catchup: Catchup | undefined;
+  private readonly ipCounts: SharedCounterMap;
+
   constructor(
     private readonly cfg: GatewayConfig,
     private readonly registry: PartitionedRegistry,
@@ -42,6 +47,13 @@ export class WorkerPool implements FramePublisher {
   ) {
     this.workers = new Array(cfg.workers).fill(undefined);
     Atomics.store(this.status, STATUS_CONFIGURED, cfg.workers);
+    // Distinct client IPs the process can count: one per possible connection, whatever the spread.
+    this.ipCounts = SharedCounterMap.create({ capacity: Math.min(cfg.sessionCapacity * cfg.workers, 1 << 20) });
+  }
+
+  /** The service that answers snapshot and resume requests (set once ingest exists). */
+  serveCatchup(catchup: Catchup): void {
+    this.catchup = catchup;
   }
 
   /** Starts every worker on the configured port; for port 0, on one free port picked first. */
@@ -135,7 +147,10 @@ export class WorkerPool implements FramePublisher {
   }
 
   private spawn(id: number, port: number): Promise<number> {
-    const data: WorkerData = { workerId: id, config: this.cfg, port, registry: this.registry.partition(id).buffers, status: this.status.buffer as SharedArrayBuffer };
+    const data: WorkerData = {
+      workerId: id, config: this.cfg, port, registry: this.registry.partition(id).buffers,
+      status: this.status.buffer as SharedArrayBuffer, ipCounts: this.ipCounts.buffer,
+    };
     const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data });
     return new Promise((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
@@ -178,6 +193,16 @@ export class WorkerPool implements FramePublisher {
       case 'scrape':
         void this.scrape().then(({ contentType, body }) =>
           worker.postMessage({ type: 'scraped', id: m.id, contentType, body } satisfies MainToWorker));
+        return;
+      case 'catchup':
+        this.catchup!.prepare(m.request).then(
+          // Built and posted in one synchronous step: the answer must sit exactly between the frames already
+          // posted to this worker and the next ones (see catchup.ts).
+          (build) => worker.postMessage({ type: 'caughtup', id: m.id, answer: build() } satisfies MainToWorker),
+          (err: Error) => {
+            this.log.warn({ worker: id, err: err.message }, 'snapshot/resume failed');
+            worker.postMessage({ type: 'caughtup', id: m.id, answer: { frames: [], unavailable: Object.keys(m.request.since), failed: err.message } } satisfies MainToWorker);
+          });
         return;
     }
   }

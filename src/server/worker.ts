@@ -8,6 +8,11 @@ import { createMetrics } from '../metrics/metrics';
 import { SharedRegistry } from '../registry/shared-registry';
 import { FORMAT_NAMES } from '../wire/formats';
 import { GatewayServer } from './app';
+import { createAuthenticator } from './auth';
+import { authOptions } from './auth-options';
+import { SlowConsumerLadder } from './slow-consumers';
+import { SharedCounterMap } from '../registry/shared-map';
+import type { CatchupAnswer } from '../ingest/catchup';
 import {
   FramesMessage, MainToWorker, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
@@ -19,14 +24,24 @@ const log = createLogger(cfg.logLevel, 'tickgate', cfg.logPretty).child({ worker
 const metrics = createMetrics();
 const status = new Int32Array(data.status);
 const scrapes = new Map<number, (r: { contentType: string; body: string }) => void>();
-let nextScrape = 1;
+const catchups = new Map<number, (answer: CatchupAnswer) => void>();
+let nextRequest = 1;
 
 const send = (m: WorkerToMain) => main.postMessage(m);
 
 const server = new GatewayServer(
-  { host: cfg.host, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES),
-    serveMetrics: cfg.metricsPort === 0 },
   {
+    host: cfg.host, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES),
+    serveMetrics: cfg.metricsPort === 0, maxLifetimeS: cfg.maxLifetimeS, maxConnectionsPerIp: cfg.maxConnectionsPerIp,
+    allowedOrigins: cfg.allowedOrigins, auth: createAuthenticator(authOptions(cfg)), ipCounts: SharedCounterMap.attach(data.ipCounts),
+    ladder: new SlowConsumerLadder(cfg, metrics), sweepMs: Math.min(250, cfg.conflateIntervalMs),
+  },
+  {
+    catchup: (request) => new Promise((resolve) => {
+      const id = nextRequest++;
+      catchups.set(id, resolve);
+      send({ type: 'catchup', id, request });
+    }),
     registry: SharedRegistry.attach(data.registry),
     metrics,
     log,
@@ -46,7 +61,7 @@ const server = new GatewayServer(
       ? { ready: true }
       : { ready: false, reason: 'stream reader is not connected to Redis' }),
     metricsText: () => new Promise((resolve) => {
-      const id = nextScrape++;
+      const id = nextRequest++;
       scrapes.set(id, resolve);
       send({ type: 'scrape', id });
     }),
@@ -76,6 +91,10 @@ main.on('message', (m: MainToWorker) => {
     case 'scraped':
       scrapes.get(m.id)?.({ contentType: m.contentType, body: m.body });
       scrapes.delete(m.id);
+      return;
+    case 'caughtup':
+      catchups.get(m.id)?.(m.answer);
+      catchups.delete(m.id);
       return;
     case 'close':
       void server.close(m.code, m.reason).then(() => process.exit(0));

@@ -3,7 +3,8 @@
  * wire format").
  *
  * Every frame decodes on its own: deltas run only between ticks of the same batch, and the first tick's id is
- * relative to the batch's send time, so a subscriber that joins mid-stream needs no earlier frame.
+ * relative to the batch's send time, so a subscriber that joins mid-stream needs no earlier frame. `prev` (the id
+ * published before the first tick, for gap detection) follows `sent`: a presence byte, then the id relative to `sent`.
  * Prices and sizes are exact: (mantissa, scale) integers, delta-coded against the same field of the previous tick
  * when that is shorter, or their literal characters when no exact integer form exists (see decimal.ts).
  * `extra` fields are not carried: the binary format is for the fields tickgate knows.
@@ -14,7 +15,7 @@ import { ByteReader, ByteWriter, zigzagSize } from './bytes';
 import { DecimalParts, formatDecimal, MAX_DECIMAL_LENGTH, parseDecimal, ParseResult } from './decimal';
 import { WireEncodeError } from './encode-error';
 import { FrameDecodeError } from './errors';
-import { DataFrame, isValidDecimal, isValidSymbol, Side, Tick, TickBatch } from './tick';
+import { DataFrame, FrameKind, isValidDecimal, isValidSymbol, Side, Tick, TickBatch } from './tick';
 
 // Tick head byte: bits 0-1 id mode, 2-3 px mode, 4-5 sz mode, 6-7 shape.
 const ID_NEXT_SEQ = 0; // same ms as the previous tick, seq + 1: no bytes
@@ -152,13 +153,24 @@ function invalidId(id: string): WireEncodeError {
  * holds a partial batch that the caller discards.
  */
 export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number): void {
-  const { sym, ticks } = batch;
+  const { sym, ticks, prev } = batch;
   if (!isValidSymbol(sym)) throw new WireEncodeError('INVALID_SYMBOL', `invalid symbol ${JSON.stringify(sym)}`);
   if (!Number.isSafeInteger(sent) || sent < 0) throw new WireEncodeError('INVALID_SENT', `send time ${sent} is not a safe integer`);
-  w.ensure(1 + sym.length + 9 + 9);
+  w.ensure(1 + sym.length + 9 + 1 + 9 + 9 + 9);
   w.u8(sym.length);
   w.ascii(sym);
   w.uvarint(sent);
+  if (prev) {
+    const dash = prev.indexOf('-');
+    if (dash < 0) throw invalidId(prev);
+    const prevMs = parseIdPart(prev, 0, dash);
+    const prevSeq = parseIdPart(prev, dash + 1, prev.length);
+    w.u8(1);
+    w.zigzag(prevMs - sent); // exact: both are in [0, 2^53-1]
+    w.uvarint(prevSeq);
+  } else {
+    w.u8(0);
+  }
   w.uvarint(ticks.length);
 
   resetFields();
@@ -214,13 +226,26 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
   }
 }
 
-/** Decodes a binary batch occupying exactly `bytes[start, end)`. Throws FrameDecodeError for anything malformed. */
-export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.length): DataFrame {
+/**
+ * Decodes a binary batch occupying exactly `bytes[start, end)`; `kind` comes from the frame header. Throws
+ * FrameDecodeError for anything malformed.
+ */
+export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.length, kind: FrameKind = 'live'): DataFrame {
   const r = new ByteReader(bytes, start, end);
   const symLen = r.u8();
   const sym = r.ascii(symLen);
   if (!isValidSymbol(sym)) throw new FrameDecodeError('BAD_VALUE', 'invalid symbol');
   const sent = r.uvarint();
+  const hasPrev = r.u8();
+  let prev = '';
+  if (hasPrev === 1) {
+    const prevMs = sent + r.zigzag();
+    const prevSeq = r.uvarint();
+    if (!Number.isSafeInteger(prevMs) || prevMs < 0) throw new FrameDecodeError('BAD_VALUE', 'prev id out of range');
+    prev = prevMs + '-' + prevSeq;
+  } else if (hasPrev !== 0) {
+    throw new FrameDecodeError('BAD_VALUE', 'invalid prev presence byte');
+  }
   const count = r.uvarint();
   if (count > r.remaining() / MIN_TICK_BYTES) throw new FrameDecodeError('TRUNCATED', `${count} ticks cannot fit in the frame`);
 
@@ -278,5 +303,7 @@ export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.leng
     ticks.push(tick);
   }
   if (r.remaining() !== 0) throw new FrameDecodeError('BAD_VALUE', 'bytes after the last tick');
-  return { sym, sent, ticks };
+  const frame: DataFrame = { sym, sent, kind, ticks };
+  if (hasPrev) frame.prev = prev;
+  return frame;
 }

@@ -8,10 +8,11 @@
 import { compressSync } from 'lz4-napi';
 import { encodeBinaryBatch } from './binary';
 import { ByteWriter } from './bytes';
-import { FLAG_BINARY, FLAG_LZ4, FRAME_VERSION, HEADER_BYTES } from './frame';
+import { WireEncodeError } from './encode-error';
+import { FLAG_BINARY, FLAG_LZ4, FRAME_VERSION, HEADER_BYTES, KIND_SHIFT } from './frame';
 import { FormatName } from './formats';
 import { encodeJsonFrame } from './json';
-import { TickBatch } from './tick';
+import { FrameKind, TickBatch } from './tick';
 
 /**
  * Payloads shorter than this go uncompressed (flag bit clear), measured with `src/bench/wire-size.ts` (README,
@@ -24,27 +25,37 @@ export const LZ4_MIN_BYTES = { json: 256, bin: 512 } as const;
 
 const scratch = new ByteWriter(64 * 1024);
 
+/** Header flag bits 2–3 of a frame kind; throws for anything else (a caller outside the type system). */
+function kindBits(kind: FrameKind): number {
+  if (kind === 'live') return 0;
+  if (kind === 'replay') return 1 << KIND_SHIFT;
+  if (kind === 'conflated') return 2 << KIND_SHIFT;
+  throw new WireEncodeError('INVALID_KIND', `unknown frame kind ${JSON.stringify(kind)}`);
+}
+
 /**
- * A 'json' frame is a string (send as text); every other format is the bytes of one binary frame.
+ * A 'json' frame is a string (send as text); every other format is the bytes of one binary frame. `batch.prev` and
+ * `kind` travel in every format (frame.ts, json.ts, binary.ts).
  * Throws WireEncodeError when a binary format cannot carry a value exactly.
  */
-export function encodeFrame(format: FormatName, batch: TickBatch, sent: number): string | Uint8Array {
-  if (format === 'json') return encodeJsonFrame(batch, sent);
+export function encodeFrame(format: FormatName, batch: TickBatch, sent: number, kind: FrameKind = 'live'): string | Uint8Array {
+  const kindFlags = kindBits(kind);
+  if (format === 'json') return encodeJsonFrame(batch, sent, kind);
   scratch.reset();
   let flags: number;
   let lz4MinBytes: number;
   if (format === 'json+lz4') {
-    const text = encodeJsonFrame(batch, sent);
+    const text = encodeJsonFrame(batch, sent, kind);
     scratch.ensure(HEADER_BYTES + text.length * 3); // UTF-8 worst case
     const buf = scratch.buf;
     scratch.pos = HEADER_BYTES + Buffer.from(buf.buffer, buf.byteOffset, buf.length).write(text, HEADER_BYTES);
-    flags = 0;
+    flags = kindFlags;
     lz4MinBytes = LZ4_MIN_BYTES.json;
   } else {
     scratch.ensure(HEADER_BYTES);
     scratch.pos = HEADER_BYTES;
     encodeBinaryBatch(scratch, batch, sent);
-    flags = FLAG_BINARY;
+    flags = FLAG_BINARY | kindFlags;
     lz4MinBytes = format === 'bin' ? Infinity : LZ4_MIN_BYTES.bin;
   }
   const buf = scratch.buf;

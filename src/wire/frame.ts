@@ -2,12 +2,14 @@
  * Binary WebSocket frames ('json+lz4', 'bin', 'bin+lz4'): a two-byte header, then the payload.
  *
  *   byte 0   version (1)
- *   byte 1   flags: bit 0 LZ4, bit 1 binary encoding (clear: JSON as UTF-8); bits 2-7 reserved, zero
+ *   byte 1   flags: bit 0 LZ4, bit 1 binary encoding (clear: JSON as UTF-8); bits 2-3 frame kind (0 live,
+ *            1 replay, 2 conflated, 3 reserved); bits 4-7 reserved, zero
  *   LZ4:     bytes 2-5 uncompressed length (u32, little-endian), then one LZ4 block
  *   else:    the payload itself
  *
  * Plain 'json' frames are WebSocket text frames without this header. The LZ4 layout is exactly lz4-napi's
  * compressSync output (length-prefixed block) after the two header bytes, so the encoder copies it once.
+ * A 'json+lz4' payload is byte for byte the 'json' text frame, `"kind"` included; the header's kind must agree.
  *
  * decodeFrame is browser-safe; the encoder lives in frame-encode.ts because it needs lz4-napi.
  */
@@ -15,12 +17,16 @@ import { decodeBinaryBatch } from './binary';
 import { FrameDecodeError } from './errors';
 import { decodeJsonFrame } from './json';
 import { decodeLz4Block, DEFAULT_MAX_RAW_LENGTH } from './lz4-block';
-import { DataFrame } from './tick';
+import { DataFrame, FRAME_KINDS } from './tick';
 
 export const FRAME_VERSION = 1;
 export const FLAG_LZ4 = 0x01;
 export const FLAG_BINARY = 0x02;
-const FLAGS_KNOWN = FLAG_LZ4 | FLAG_BINARY;
+/** Flag bits 2–3: the frame kind's number (FRAME_KINDS index). */
+export const KIND_SHIFT = 2;
+export const KIND_MASK = 0x0c;
+const KIND_RESERVED = 3;
+const FLAGS_KNOWN = FLAG_LZ4 | FLAG_BINARY | KIND_MASK;
 export const HEADER_BYTES = 2;
 export const LZ4_LENGTH_BYTES = 4;
 
@@ -39,6 +45,9 @@ export function decodeFrame(data: string | Uint8Array | ArrayBuffer, options: De
   if (bytes[0] !== FRAME_VERSION) throw new FrameDecodeError('BAD_VERSION', `unsupported frame version ${bytes[0]}`);
   const flags = bytes[1];
   if (flags & ~FLAGS_KNOWN) throw new FrameDecodeError('BAD_FLAGS', `unknown flags 0x${flags.toString(16)}`);
+  const kindNumber = (flags & KIND_MASK) >>> KIND_SHIFT;
+  if (kindNumber === KIND_RESERVED) throw new FrameDecodeError('BAD_FLAGS', 'reserved frame kind 3');
+  const kind = FRAME_KINDS[kindNumber];
 
   let payload = bytes.subarray(HEADER_BYTES);
   if (flags & FLAG_LZ4) {
@@ -46,7 +55,7 @@ export function decodeFrame(data: string | Uint8Array | ArrayBuffer, options: De
     const rawLength = (payload[0] | (payload[1] << 8) | (payload[2] << 16) | (payload[3] << 24)) >>> 0;
     payload = decodeLz4Block(payload.subarray(LZ4_LENGTH_BYTES), rawLength, options.maxRawLength ?? DEFAULT_MAX_RAW_LENGTH);
   }
-  if (flags & FLAG_BINARY) return decodeBinaryBatch(payload);
+  if (flags & FLAG_BINARY) return decodeBinaryBatch(payload, 0, payload.length, kind);
 
   let text: string;
   try {
@@ -54,5 +63,7 @@ export function decodeFrame(data: string | Uint8Array | ArrayBuffer, options: De
   } catch {
     throw new FrameDecodeError('BAD_JSON_FRAME', 'JSON payload is not UTF-8');
   }
-  return decodeJsonFrame(text);
+  const frame = decodeJsonFrame(text);
+  if (frame.kind !== kind) throw new FrameDecodeError('BAD_VALUE', `header says ${kind}, JSON payload says ${frame.kind}`);
+  return frame;
 }

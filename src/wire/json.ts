@@ -1,5 +1,6 @@
 /**
- * The JSON data frame: `{"type":"ticks","sym":"BTC-USD","sent":1732480000123,"ticks":[{"id":"..","ts":..,"px":"..",..}]}`.
+ * The JSON data frame: `{"type":"ticks","sym":"BTC-USD","sent":1732480000123,"prev":"..","kind":"replay","ticks":[{"id":"..","ts":..,"px":"..",..}]}`.
+ * `prev` is omitted when the batch has none, `kind` when it is `live`.
  *
  * Encoding builds the string by hand instead of JSON.stringify: every known field was validated at ingest (ids,
  * decimals and symbols contain no character JSON must escape), so the only escaping left is for pass-through
@@ -7,8 +8,8 @@
  *
  * Browser-safe: the SDK uses decodeJsonFrame.
  */
-import type { DataFrame, Tick, TickBatch } from './tick';
 import { FrameDecodeError } from './errors';
+import { DataFrame, FrameKind, isValidStreamId, Tick, TickBatch } from './tick';
 
 const OPTIONAL_FIELDS = ['bid', 'ask', 'bsz', 'asz'] as const;
 
@@ -25,9 +26,13 @@ function encodeTick(t: Tick): string {
   return s + '}';
 }
 
-export function encodeJsonFrame(batch: TickBatch, sent: number): string {
+export function encodeJsonFrame(batch: TickBatch, sent: number, kind: FrameKind = 'live'): string {
   const ticks = batch.ticks;
-  let s = '{"type":"ticks","sym":"' + batch.sym + '","sent":' + sent + ',"ticks":[';
+  const prev = batch.prev;
+  let s = '{"type":"ticks","sym":"' + batch.sym + '","sent":' + sent;
+  if (prev) s += ',"prev":"' + prev + '"';
+  if (kind !== 'live') s += ',"kind":"' + kind + '"';
+  s += ',"ticks":[';
   for (let i = 0; i < ticks.length; i++) {
     if (i > 0) s += ',';
     s += encodeTick(ticks[i]);
@@ -37,7 +42,11 @@ export function encodeJsonFrame(batch: TickBatch, sent: number): string {
 
 const KNOWN_KEYS = new Set(['id', 'ts', 'px', 'sz', 'bid', 'ask', 'bsz', 'asz', 'side']);
 
-function decodeTick(raw: unknown): Tick {
+/**
+ * One tick object of a JSON frame. `skipKey` is a key that belongs to the container, not to `extra` (the SDK's
+ * snapshot frame puts `sym` in each tick). Throws FrameDecodeError.
+ */
+export function decodeJsonTick(raw: unknown, skipKey?: string): Tick {
   if (typeof raw !== 'object' || raw === null) throw new FrameDecodeError('BAD_JSON_FRAME', 'tick is not an object');
   const o = raw as Record<string, unknown>;
   if (typeof o.id !== 'string' || typeof o.ts !== 'number' || typeof o.px !== 'string' || typeof o.sz !== 'string') {
@@ -47,7 +56,7 @@ function decodeTick(raw: unknown): Tick {
   for (const f of OPTIONAL_FIELDS) if (typeof o[f] === 'string') tick[f] = o[f] as string;
   if (o.side === 'buy' || o.side === 'sell') tick.side = o.side;
   for (const k of Object.keys(o)) {
-    if (!KNOWN_KEYS.has(k) && typeof o[k] === 'string') (tick.extra ??= {})[k] = o[k] as string;
+    if (!KNOWN_KEYS.has(k) && typeof o[k] === 'string' && k !== skipKey) (tick.extra ??= {})[k] = o[k] as string;
   }
   return tick;
 }
@@ -65,5 +74,11 @@ export function decodeJsonFrame(text: string): DataFrame {
       typeof f.sent !== 'number' || !Array.isArray(f.ticks)) {
     throw new FrameDecodeError('BAD_JSON_FRAME', 'not a ticks frame');
   }
-  return { sym: f.sym, sent: f.sent, ticks: f.ticks.map(decodeTick) };
+  const kind = f.kind === undefined ? 'live' : f.kind;
+  if (kind !== 'live' && kind !== 'replay' && kind !== 'conflated') throw new FrameDecodeError('BAD_JSON_FRAME', 'unknown frame kind');
+  const prev = f.prev;
+  if (prev !== undefined && prev !== '' && !isValidStreamId(prev)) throw new FrameDecodeError('BAD_JSON_FRAME', 'prev is not a stream id');
+  const frame: DataFrame = { sym: f.sym, sent: f.sent, kind, ticks: f.ticks.map((t) => decodeJsonTick(t)) };
+  if (prev) frame.prev = prev as string;
+  return frame;
 }

@@ -26,16 +26,32 @@ export interface Tick {
   extra?: Record<string, string>;
 }
 
+/** live: published as it happened; replay: re-sent after a resume; conflated: only the latest tick (slow client). */
+export type FrameKind = 'live' | 'replay' | 'conflated';
+
 /** Every tick of one symbol from one read, in stream order: the unit that is encoded once and published once. */
 export interface TickBatch {
   sym: string;
   ticks: Tick[];
+  /**
+   * Id of the symbol's tick published just before this batch's first: lets a client detect a gap. Absent (or empty)
+   * when the gateway has published no earlier tick of the symbol.
+   */
+  prev?: string;
 }
 
-/** A decoded data frame, as a client sees it. */
+/** Frame kinds by their wire number (binary frame header flag bits 2–3); 3 is reserved. */
+export const FRAME_KINDS: readonly FrameKind[] = ['live', 'replay', 'conflated'];
+
+/** A decoded data frame, as a client sees it. `prev` is present only when the frame carried one. */
 export interface DataFrame extends TickBatch {
   /** Gateway send time, milliseconds since the epoch. */
   sent: number;
+  /**
+   * `live` (the normal flow), `replay` (a resume: ticks after the requested `since` id, `prev` = that id) or
+   * `conflated` (slow-consumer mode: only the latest tick; the range (prev, ticks[0].id] was skipped on purpose).
+   */
+  kind: FrameKind;
 }
 
 export const SYMBOL_MAX_LENGTH = 32;

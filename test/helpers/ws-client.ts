@@ -16,8 +16,19 @@ export interface JsonTick {
   sz: string;
 }
 
+export interface FrameRecord {
+  sym: string;
+  kind: string;
+  prev: string | undefined;
+  ids: string[];
+}
+
 export class TestClient {
   readonly ticks = new Map<string, JsonTick[]>();
+  /** Every data frame, in arrival order. */
+  readonly frames: FrameRecord[] = [];
+  /** Every message in arrival order, data frames as `ticks:<sym>`, others by type. */
+  readonly order: string[] = [];
   readonly replies: Reply[] = [];
   /** Binary frames on a JSON connection: a test asserts this stays empty. */
   readonly unexpected: Buffer[] = [];
@@ -35,16 +46,20 @@ export class TestClient {
         const list = this.ticks.get(m.sym as string) ?? [];
         list.push(...(m.ticks as JsonTick[]));
         this.ticks.set(m.sym as string, list);
+        this.frames.push({ sym: m.sym as string, kind: (m.kind as string) ?? 'live', prev: m.prev as string | undefined,
+          ids: (m.ticks as JsonTick[]).map((t) => t.id) });
+        this.order.push(`ticks:${m.sym as string}`);
       } else {
+        this.order.push(m.type);
         this.replies.push(m);
       }
     });
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
-  static connect(url: string): Promise<TestClient> {
+  static connect(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const ws = new WebSocket(url, options);
       ws.once('open', () => resolve(new TestClient(ws)));
       ws.once('error', reject);
     });
@@ -54,11 +69,14 @@ export class TestClient {
     this.ws.send(typeof data === 'string' || Buffer.isBuffer(data) ? data : JSON.stringify(data));
   }
 
-  /** Sends a request with a fresh id and resolves with the ack or error carrying that id. */
+  /**
+   * Sends a request with a fresh id and resolves with its final reply: the ack, or the error that refused it.
+   * (A snapshot and RESUME_UNAVAILABLE carry the id too, but come before the ack.)
+   */
   async request(body: object, timeoutMs = 5000): Promise<Reply> {
     const id = this.nextId++;
     this.send({ ...body, id });
-    return this.reply((r) => r.id === id, timeoutMs);
+    return this.reply((r) => r.id === id && (r.type === 'ack' || (r.type === 'error' && r.code !== 'RESUME_UNAVAILABLE')), timeoutMs);
   }
 
   async reply(match: (r: Reply) => boolean, timeoutMs = 5000): Promise<Reply> {

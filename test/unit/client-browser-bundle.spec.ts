@@ -46,7 +46,7 @@ describe('client SDK: browser bundle', function () {
     const frame = encodeFrame('bin+lz4', { sym: 'BTC-USD', ticks }, 7) as Uint8Array;
     expect(frame[1] & 1).to.equal(1);
     const decode = sdk.decodeFrame as (data: Uint8Array) => unknown;
-    expect(decode(frame)).to.deep.equal({ sym: 'BTC-USD', sent: 7, ticks });
+    expect(decode(frame)).to.deep.equal({ sym: 'BTC-USD', sent: 7, kind: 'live', ticks });
   });
 
   it('connects with an injected WebSocket class', async () => {

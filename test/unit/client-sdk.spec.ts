@@ -146,7 +146,7 @@ describe('client SDK against a WebSocket server', function () {
       const received = once<[DataFrame]>(client, 'ticks');
       gateway.last.send(data);
       const [frame] = await received;
-      expect(frame).to.deep.equal({ ...batch, sent: 1732480000009 });
+      expect(frame).to.deep.equal({ ...batch, sent: 1732480000009, kind: 'live' });
     });
   }
 

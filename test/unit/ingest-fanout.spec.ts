@@ -19,7 +19,7 @@ function setup(formats: readonly FormatName[] = FORMAT_NAMES) {
   const fanout = new Fanout(formats, (format, batch: TickBatch) => {
     encoded.push({ format, sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
     return `${format}:${batch.sym}:${batch.ticks.length}`;
-  }, (frame) => frame.length, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined }, createMetrics(), silent);
+  }, (frame) => frame.length, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined }, createMetrics(), silent, 16);
   const subscribe = (session: number, format: FormatName, sym: string) => {
     if (!registry.session(session)) registry.openSession(session, 0, 0);
     registry.addSubscription(session, topicFor(format, sym));
@@ -99,7 +99,7 @@ describe('ingest: Fanout with the real encoders', () => {
         const fanout = new Fanout(FORMAT_NAMES, (f, b, s) => {
           encodes++;
           return encodeFrame(f, b, s);
-        }, uncompressedFrameBytes, registry, { publish: () => frames++, flush: () => undefined }, createMetrics(), silent);
+        }, uncompressedFrameBytes, registry, { publish: () => frames++, flush: () => undefined }, createMetrics(), silent, 16);
         for (let s = 0; s < subscribers; s++) {
           registry.openSession(s, 0, 0);
           for (const f of FORMAT_NAMES) registry.addSubscription(s, topicFor(f, 'A'));

@@ -14,7 +14,7 @@ function errorOf(text: string, max = 1000): RequestError {
 
 describe('protocol: parseRequest', () => {
   it('parses each op, keeping the id and de-duplicating symbols', () => {
-    expect(parseRequest('{"op":"subscribe","id":1,"symbols":["A","B","A"]}', 10)).to.deep.equal({ op: 'subscribe', id: 1, symbols: ['A', 'B'] });
+    expect(parseRequest('{"op":"subscribe","id":1,"symbols":["A","B","A"]}', 10)).to.deep.equal({ op: 'subscribe', id: 1, symbols: ['A', 'B'], snapshot: false, since: {} });
     expect(parseRequest('{"op":"unsubscribe","symbols":["A"]}', 10)).to.deep.equal({ op: 'unsubscribe', id: null, symbols: ['A'] });
     expect(parseRequest('{"op":"ping","id":"x"}', 10)).to.deep.equal({ op: 'ping', id: 'x' });
     expect(parseRequest('{"op":"subscriptions","id":2}', 10)).to.deep.equal({ op: 'subscriptions', id: 2 });

@@ -4,7 +4,7 @@
  * trailing zeros, negatives, zero, non-canonical spellings and mantissas too large for an integer.
  */
 import { seededRandom } from '../../src/bench/sample-ticks';
-import { Side, Tick, TickBatch } from '../../src/wire/tick';
+import { FRAME_KINDS, FrameKind, Side, Tick, TickBatch } from '../../src/wire/tick';
 
 export { seededRandom };
 
@@ -69,15 +69,31 @@ function randomTicks(rnd: Random, count: number, sent: number, wild: boolean): T
 
 const SYMBOLS = ['BTC-USD', 'ETH-USD', 'EUR/USD', 'ES.Z5', 'a', 'X:Y_Z-1234567890abcdefghijklmnop'];
 
+/** The id before a batch: absent half the time, else near `sent` (the usual case) or anywhere in the safe range. */
+export function randomPrev(rnd: Random, sent: number): string | undefined {
+  const kind = int(rnd, 0, 5);
+  if (kind < 3) return undefined;
+  if (kind === 3) return `${sent - int(rnd, 0, 70)}-${int(rnd, 0, 200)}`;
+  if (kind === 4) return `${pick(rnd, [0, MAX_SAFE, int(rnd, 0, MAX_SAFE)])}-${pick(rnd, [0, MAX_SAFE, int(rnd, 0, 1000)])}`;
+  return `${sent + int(rnd, 0, 5)}-0`; // a clock step back: prev after sent
+}
+
+export function randomKind(rnd: Random): FrameKind {
+  return pick(rnd, FRAME_KINDS);
+}
+
 export function randomBatch(rnd: Random, sent: number): TickBatch {
   const count = pick(rnd, [0, 1, 2, 10, int(rnd, 1, 200)]);
-  return { sym: pick(rnd, SYMBOLS), ticks: randomTicks(rnd, count, sent, rnd() < 0.3) };
+  const batch: TickBatch = { sym: pick(rnd, SYMBOLS), ticks: randomTicks(rnd, count, sent, rnd() < 0.3) };
+  const prev = randomPrev(rnd, sent);
+  if (prev !== undefined) batch.prev = prev;
+  return batch;
 }
 
 /** Extra stream fields only JSON carries, including characters JSON must escape. */
 export function withExtras(rnd: Random, batch: TickBatch): TickBatch {
   return {
-    sym: batch.sym,
+    ...batch,
     ticks: batch.ticks.map((t) => (rnd() < 0.3 ? { ...t, extra: { venue: 'X"\\\n€', n: String(int(rnd, 0, 9)) } } : t)),
   };
 }

@@ -3,7 +3,7 @@ import { compressSync } from 'lz4-napi';
 import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
-import { randomBatch, seededRandom } from './wire-fixtures';
+import { randomBatch, randomKind, seededRandom } from './wire-fixtures';
 
 const SENT = 1732480000123;
 
@@ -23,8 +23,10 @@ function expectCode(data: string | Uint8Array, code: string, maxRawLength?: numb
 function sampleFrames(): Uint8Array[] {
   const frames: Uint8Array[] = [];
   for (let i = 0; i < 40; i++) {
-    const batch = randomBatch(seededRandom(500 + i), SENT);
-    for (const f of ['json+lz4', 'bin', 'bin+lz4'] as const) frames.push(encodeFrame(f, batch, SENT) as Uint8Array);
+    const rnd = seededRandom(500 + i);
+    const batch = randomBatch(rnd, SENT);
+    const kind = randomKind(rnd);
+    for (const f of ['json+lz4', 'bin', 'bin+lz4'] as const) frames.push(encodeFrame(f, batch, SENT, kind) as Uint8Array);
   }
   return frames;
 }
@@ -55,7 +57,7 @@ describe('wire: decodeFrame on malformed input', function () {
       const bytes = new Uint8Array(Math.floor(rnd() * 300));
       for (let j = 0; j < bytes.length; j++) bytes[j] = Math.floor(rnd() * 256);
       if (bytes.length > 1 && i % 2) bytes[0] = 1; // get past the version check half the time
-      if (bytes.length > 1 && i % 4 === 1) bytes[1] = Math.floor(rnd() * 4);
+      if (bytes.length > 1 && i % 4 === 1) bytes[1] = Math.floor(rnd() * 16); // known flag bits, every kind
       decodeOrTypedError(bytes, `random case ${i}`);
     }
     for (const frame of sampleFrames()) {
@@ -72,6 +74,61 @@ describe('wire: decodeFrame on malformed input', function () {
     expectCode(Uint8Array.from([2, ...frame.subarray(1)]), 'BAD_VERSION');
     expectCode(Uint8Array.from([0, ...frame.subarray(1)]), 'BAD_VERSION');
     expectCode(Uint8Array.from([1, 0x80, ...frame.subarray(2)]), 'BAD_FLAGS');
+  });
+
+  it('rejects frame kind 3 and any of the reserved flag bits 4-7 with BAD_FLAGS, in every binary format', () => {
+    const batch = randomBatch(seededRandom(6), SENT);
+    for (const f of ['json+lz4', 'bin', 'bin+lz4'] as const) {
+      const frame = encodeFrame(f, batch, SENT) as Uint8Array;
+      expect(decodeFrame(frame).kind).to.equal('live');
+      const kind3 = frame.slice();
+      kind3[1] |= 0x0c;
+      expectCode(kind3, 'BAD_FLAGS');
+      for (let bit = 4; bit < 8; bit++) {
+        const reserved = frame.slice();
+        reserved[1] |= 1 << bit;
+        expectCode(reserved, 'BAD_FLAGS');
+      }
+    }
+  });
+
+  it('decodes the kind from the header bits alone in binary frames', () => {
+    const frame = encodeFrame('bin', randomBatch(seededRandom(8), SENT), SENT, 'live') as Uint8Array;
+    const kinds = ['live', 'replay', 'conflated'];
+    for (let n = 0; n < 3; n++) {
+      const copy = frame.slice();
+      copy[1] = (copy[1] & ~0x0c) | (n << 2);
+      expect(decodeFrame(copy).kind).to.equal(kinds[n]);
+    }
+  });
+
+  it('rejects a json+lz4 frame whose header kind disagrees with its JSON with BAD_VALUE', () => {
+    const frame = encodeFrame('json+lz4', { sym: 'A', ticks: [] }, SENT, 'replay') as Uint8Array;
+    expect(decodeFrame(frame).kind).to.equal('replay');
+    const live = frame.slice();
+    live[1] &= ~0x0c;
+    expectCode(live, 'BAD_VALUE');
+    const conflated = frame.slice();
+    conflated[1] = (conflated[1] & ~0x0c) | 0x08;
+    expectCode(conflated, 'BAD_VALUE');
+  });
+
+  it('rejects a prev presence byte other than 0 or 1, and a prev before the epoch, with BAD_VALUE', () => {
+    // version, flags=binary, sym "A", sent 1, prev presence, count 0
+    expectCode(Uint8Array.from([1, 0x02, 1, 65, 1, 2, 0]), 'BAD_VALUE');
+    expect(decodeFrame(Uint8Array.from([1, 0x02, 1, 65, 1, 0, 0]))).to.deep.equal({ sym: 'A', sent: 1, kind: 'live', ticks: [] });
+    // prev present: zigzag(-1) = 1 → ms 0, seq 7
+    expect(decodeFrame(Uint8Array.from([1, 0x02, 1, 65, 1, 1, 1, 7, 0]))).to.deep.equal({ sym: 'A', sent: 1, prev: '0-7', kind: 'live', ticks: [] });
+    // zigzag(-2) = 3 → ms -1
+    expectCode(Uint8Array.from([1, 0x02, 1, 65, 1, 1, 3, 7, 0]), 'BAD_VALUE');
+  });
+
+  it('rejects a JSON frame with an unknown kind or a malformed prev with BAD_JSON_FRAME', () => {
+    expectCode('{"type":"ticks","sym":"A","sent":1,"kind":"stale","ticks":[]}', 'BAD_JSON_FRAME');
+    expectCode('{"type":"ticks","sym":"A","sent":1,"kind":null,"ticks":[]}', 'BAD_JSON_FRAME');
+    expectCode('{"type":"ticks","sym":"A","sent":1,"prev":5,"ticks":[]}', 'BAD_JSON_FRAME');
+    expectCode('{"type":"ticks","sym":"A","sent":1,"prev":"5","ticks":[]}', 'BAD_JSON_FRAME');
+    expect(decodeFrame('{"type":"ticks","sym":"A","sent":1,"prev":"","ticks":[]}')).to.deep.equal({ sym: 'A', sent: 1, kind: 'live', ticks: [] });
   });
 
   it('rejects a declared LZ4 length above the limit with TOO_LARGE, before allocating it', () => {
@@ -98,8 +155,8 @@ describe('wire: decodeFrame on malformed input', function () {
   });
 
   it('rejects a tick count larger than the frame could hold without looping over it', () => {
-    // version, flags=binary, sym "A", sent 0, count 2^53-1 (8-byte varint)
-    const frame = Uint8Array.from([1, 0x02, 1, 65, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    // version, flags=binary, sym "A", sent 0, no prev, count 2^53-1 (8-byte varint)
+    const frame = Uint8Array.from([1, 0x02, 1, 65, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f]);
     expectCode(frame, 'TRUNCATED');
   });
 });

@@ -5,13 +5,19 @@ import { WireEncodeError } from '../../src/wire/encode-error';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FORMAT_NAMES } from '../../src/wire/formats';
-import { isValidDecimal, TickBatch } from '../../src/wire/tick';
-import { randomBatch, randomDecimal, seededRandom, withExtras } from './wire-fixtures';
+import { FRAME_KINDS, FrameKind, isValidDecimal, TickBatch } from '../../src/wire/tick';
+import { randomBatch, randomDecimal, randomKind, seededRandom, withExtras } from './wire-fixtures';
 
 const SENT = 1732480000123;
 
-function roundTrip(format: (typeof FORMAT_NAMES)[number], batch: TickBatch, sent = SENT) {
-  return decodeFrame(encodeFrame(format, batch, sent));
+function roundTrip(format: (typeof FORMAT_NAMES)[number], batch: TickBatch, sent = SENT, kind?: FrameKind) {
+  return decodeFrame(encodeFrame(format, batch, sent, kind));
+}
+
+/** What decodeFrame returns for `batch`: `kind` always, `prev` only when non-empty. */
+function decoded(batch: TickBatch, sent = SENT, kind: FrameKind = 'live') {
+  const { prev, ...rest } = batch;
+  return prev ? { ...rest, prev, sent, kind } : { ...rest, sent, kind };
 }
 
 describe('wire: decimal conversion', () => {
@@ -67,15 +73,67 @@ describe('wire: varints', () => {
 describe('wire: encodeFrame/decodeFrame round trip', function () {
   this.timeout(30_000); // thousands of cases; the machine may be busy
   for (const format of FORMAT_NAMES) {
-    it(`returns the same batch for 3,000 random batches in '${format}' (seed 1000+i)`, () => {
+    it(`returns the same batch, prev and kind for 3,000 random batches in '${format}' (seed 1000+i)`, () => {
+      const seen = new Set<string>();
       for (let i = 0; i < 3000; i++) {
         const rnd = seededRandom(1000 + i);
         const sent = SENT + Math.floor(rnd() * 1000);
         const batch = format.startsWith('json') ? withExtras(rnd, randomBatch(rnd, sent)) : randomBatch(rnd, sent);
-        expect(roundTrip(format, batch, sent), `seed ${1000 + i}`).to.deep.equal({ ...batch, sent });
+        const kind = randomKind(rnd);
+        seen.add(`${kind}/${batch.prev === undefined ? 'no prev' : 'prev'}`);
+        expect(roundTrip(format, batch, sent, kind), `seed ${1000 + i}`).to.deep.equal(decoded(batch, sent, kind));
       }
+      expect(seen.size, 'every kind with and without prev').to.equal(6);
     });
   }
+
+  it("defaults kind to 'live' and treats an empty prev as absent, in every format", () => {
+    const batch = { sym: 'BTC-USD', ticks: [{ id: '5-0', ts: 5, px: '1', sz: '2' }] };
+    for (const format of FORMAT_NAMES) {
+      expect(roundTrip(format, batch), format).to.deep.equal(decoded(batch));
+      expect(roundTrip(format, { ...batch, prev: '' }), format).to.deep.equal(decoded(batch));
+    }
+  });
+
+  it('writes prev after sent and kind only when not live in JSON, as the protocol shows', () => {
+    const ticks = [{ id: '2-0', ts: 2, px: '1', sz: '1' }];
+    expect(encodeFrame('json', { sym: 'A', prev: '1-0', ticks }, 1, 'replay')).to.equal(
+      '{"type":"ticks","sym":"A","sent":1,"prev":"1-0","kind":"replay","ticks":[{"id":"2-0","ts":2,"px":"1","sz":"1"}]}');
+    expect(encodeFrame('json', { sym: 'A', ticks }, 1)).to.equal('{"type":"ticks","sym":"A","sent":1,"ticks":[{"id":"2-0","ts":2,"px":"1","sz":"1"}]}');
+    expect(encodeFrame('json', { sym: 'A', prev: '', ticks }, 1, 'conflated')).to.equal(
+      '{"type":"ticks","sym":"A","sent":1,"kind":"conflated","ticks":[{"id":"2-0","ts":2,"px":"1","sz":"1"}]}');
+  });
+
+  it('puts the kind in header flag bits 2-3 of every binary format, JSON payloads included', () => {
+    const batch = { sym: 'BTC-USD', ticks: [{ id: '5-0', ts: 5, px: '1', sz: '2' }] };
+    for (const format of ['json+lz4', 'bin', 'bin+lz4'] as const) {
+      FRAME_KINDS.forEach((kind, n) => {
+        const frame = encodeFrame(format, batch, SENT, kind) as Uint8Array;
+        expect((frame[1] >> 2) & 3, `${format} ${kind}`).to.equal(n);
+        expect(frame[1] & 0xf0).to.equal(0);
+      });
+    }
+  });
+
+  it('costs one byte without prev and three with a live prev a few ms before sent, in binary', () => {
+    const ticks = [{ id: `${SENT - 1}-0`, ts: SENT - 1, px: '27123.45', sz: '0.0100' }];
+    const none = (encodeFrame('bin', { sym: 'BTC-USD', ticks }, SENT) as Uint8Array).length;
+    const before = (encodeFrame('bin', { sym: 'BTC-USD', ticks, prev: `${SENT - 2}-3` }, SENT) as Uint8Array).length;
+    expect(before - none, 'presence 1, zigzag(-2) 1, seq 3 1 vs presence 0').to.equal(2);
+    const v0 = encodeFrame('bin', { sym: 'BTC-USD', ticks: [] }, SENT) as Uint8Array;
+    // header 2, sym 1+7, sent 6, prev presence 1, count 1
+    expect(v0.length).to.equal(2 + 8 + 6 + 1 + 1);
+    expect(v0[2 + 8 + 6]).to.equal(0);
+  });
+
+  it('refuses a prev it cannot carry exactly and an unknown kind', () => {
+    const ticks = [{ id: '1-0', ts: 1, px: '1', sz: '1' }];
+    expect(() => encodeFrame('bin', { sym: 'A', ticks, prev: '1' }, SENT)).to.throw(WireEncodeError).with.property('code', 'INVALID_ID');
+    expect(() => encodeFrame('bin+lz4', { sym: 'A', ticks, prev: '9007199254740992-0' }, SENT)).to.throw(WireEncodeError).with.property('code', 'ID_OUT_OF_RANGE');
+    for (const format of FORMAT_NAMES) {
+      expect(() => encodeFrame(format, { sym: 'A', ticks }, SENT, 'stale' as FrameKind), format).to.throw(WireEncodeError).with.property('code', 'INVALID_KIND');
+    }
+  });
 
   it("sends 'json' as a text frame and every other format as binary", () => {
     const batch = randomBatch(seededRandom(1), SENT);
@@ -100,7 +158,7 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
   it('carries ids with ms up to 2^53-1 exactly and refuses larger ones with ID_OUT_OF_RANGE', () => {
     const max = `${Number.MAX_SAFE_INTEGER}-${Number.MAX_SAFE_INTEGER}`;
     const ok = { sym: 'BTC-USD', ticks: [{ id: max, ts: 0, px: '1', sz: '1' }, { id: '0-0', ts: Number.MAX_SAFE_INTEGER, px: '1', sz: '1' }] };
-    expect(roundTrip('bin', ok)).to.deep.equal({ ...ok, sent: SENT });
+    expect(roundTrip('bin', ok)).to.deep.equal(decoded(ok));
     for (const id of ['9007199254740992-0', '0-9007199254740992', '18446744073709551615-18446744073709551615']) {
       const batch = { sym: 'BTC-USD', ticks: [{ id, ts: 0, px: '1', sz: '1' }] };
       expect(() => encodeFrame('bin', batch, SENT), id).to.throw(WireEncodeError).with.property('code', 'ID_OUT_OF_RANGE');
@@ -126,6 +184,6 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
     const bad = { sym: 'BTC-USD', ticks: [{ id: '1-0', ts: 1, px: '1.5', sz: '1' }, { id: '1-1', ts: 1, px: 'x', sz: '1' }] };
     expect(() => encodeFrame('bin', bad, SENT)).to.throw(WireEncodeError);
     const good = { sym: 'ETH-USD', ticks: [{ id: '2-0', ts: 2, px: '1.6', sz: '1' }] };
-    expect(roundTrip('bin', good)).to.deep.equal({ ...good, sent: SENT });
+    expect(roundTrip('bin', good)).to.deep.equal(decoded(good));
   });
 });

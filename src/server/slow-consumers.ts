@@ -1,0 +1,153 @@
+/**
+ * The slow-consumer ladder, per connection: full rate → conflated → snapshot-only → disconnect (4001), driven by
+ * the bytes uWS holds unsent for the socket and how long they stay high, and back up as the client drains. Every
+ * step is announced in-band (`{"type":"mode",...}`) and counted.
+ *
+ * A degraded client is unsubscribed from its live topics, so the native fan-out never queues for it and the
+ * other clients' latency does not move; it gets the latest tick per symbol from the newest frame this worker
+ * published on each topic. Those frames are decoded here only for degraded clients, once per frame.
+ *
+ * Consistency: the ladder runs between message handlers, so the newest frames it reads are exactly those published
+ * so far; a client returning to full rate gets a snapshot from them and is subscribed in the same step, so its
+ * first live frame follows the snapshot's ticks.
+ */
+import { CLOSE_CODES } from '../protocol/codes';
+import { decodeFrame } from '../wire/frame';
+import { encodeFrame } from '../wire/frame-encode';
+import { topicFor } from '../wire/formats';
+import { compareStreamIds, DataFrame, Tick } from '../wire/tick';
+import { Metrics } from '../metrics/metrics';
+import { attachTopics, detachTopics, LadderState, Mode, SessionData, snapshotMessage, Socket } from './session';
+import type { SnapshotTick } from '../ingest/catchup';
+
+export interface LadderOptions {
+  conflateAboveBytes: number;
+  conflateAfterMs: number;
+  conflateIntervalMs: number;
+  snapshotOnlyAfterMs: number;
+  slowDisconnectAfterMs: number;
+  recoverBelowBytes: number;
+  recoverAfterMs: number;
+}
+
+interface Published {
+  bytes: Uint8Array;
+  binary: boolean;
+  decoded?: DataFrame;
+}
+
+export class SlowConsumerLadder {
+  /** The newest frame published on each topic by this worker. */
+  private readonly newest = new Map<string, Published>();
+
+  constructor(private readonly opts: LadderOptions, private readonly metrics: Metrics) {}
+
+  /** Hot path (worker side): one Map.set per published frame. */
+  published(topic: string, bytes: Uint8Array, binary: boolean): void {
+    this.newest.set(topic, { bytes, binary });
+  }
+
+  /** Runs on a timer over every socket; for a healthy one it is a buffered-amount read and a comparison. */
+  check(ws: Socket, now: number): void {
+    const s = ws.getUserData().session;
+    if (s.paused || s.busy || s.closed) return;
+    const buffered = ws.getBufferedAmount();
+    const o = this.opts;
+    const high = buffered > o.conflateAboveBytes;
+    if (!high && s.ladder === undefined) return;
+    const l = (s.ladder ??= { mode: 'full', aboveSince: 0, belowSince: 0, conflatedAt: 0, lastSent: new Map() });
+    if (high) {
+      l.belowSince = 0;
+      if (l.aboveSince === 0) l.aboveSince = now;
+    } else {
+      l.aboveSince = 0;
+      if (buffered >= o.recoverBelowBytes) l.belowSince = 0;
+      else if (l.belowSince === 0) l.belowSince = now;
+    }
+    const highFor = l.aboveSince === 0 ? 0 : now - l.aboveSince;
+    const drainedFor = l.belowSince === 0 ? 0 : now - l.belowSince;
+    switch (l.mode) {
+      case 'full':
+        if (high && highFor >= o.conflateAfterMs) this.toConflated(ws, s, l);
+        // A brief spike that drained again: nothing to remember.
+        else if (!high) s.ladder = undefined;
+        return;
+      case 'conflated':
+        if (high && highFor >= o.snapshotOnlyAfterMs) return this.step(ws, l, 'snapshot-only', 'still above limit while conflated');
+        if (drainedFor >= o.recoverAfterMs) return this.toFull(ws, s, l);
+        if (!high && now - l.conflatedAt >= o.conflateIntervalMs) this.sendConflated(ws, s, l, now);
+        return;
+      case 'snapshot-only':
+        if (high && highFor >= o.slowDisconnectAfterMs) {
+          this.metrics.slowConsumerDisconnects.inc();
+          ws.end(CLOSE_CODES.SLOW_CONSUMER, 'client too slow: send buffer stayed above limit');
+          return;
+        }
+        if (drainedFor > 0) {
+          // Drained: a snapshot brings it up to date, and conflation resumes from there.
+          const ticks = this.latestTicks(s);
+          ws.send(snapshotMessage(null, '', ticks), false);
+          l.lastSent = new Map(ticks.map((t) => [t.sym, t.id]));
+          this.step(ws, l, 'conflated', 'drained');
+        }
+        return;
+    }
+  }
+
+  private toConflated(ws: Socket, s: SessionData, l: LadderState): void {
+    detachTopics(ws, s);
+    // Everything published on its topics so far was queued to the socket: that is where conflation starts.
+    l.lastSent = new Map(this.latestTicks(s).map((t) => [t.sym, t.id]));
+    l.conflatedAt = 0;
+    this.step(ws, l, 'conflated', 'send buffer above limit');
+  }
+
+  private toFull(ws: Socket, s: SessionData, l: LadderState): void {
+    ws.cork(() => {
+      ws.send(snapshotMessage(null, '', this.latestTicks(s)), false);
+      attachTopics(ws, s);
+      this.step(ws, l, 'full', 'drained');
+    });
+    s.ladder = undefined;
+  }
+
+  /** At most one frame per symbol: its latest tick, covering (last sent, latest]. */
+  private sendConflated(ws: Socket, s: SessionData, l: LadderState, now: number): void {
+    l.conflatedAt = now;
+    ws.cork(() => {
+      for (const sym of s.symbols) {
+        const t = this.latestTick(topicFor(s.format, sym));
+        const prev = l.lastSent.get(sym);
+        if (!t || (prev !== undefined && compareStreamIds(t.id, prev) <= 0)) continue;
+        const frame = encodeFrame(s.format, { sym, prev, ticks: [t] }, now, 'conflated');
+        ws.send(frame, typeof frame !== 'string');
+        l.lastSent.set(sym, t.id);
+        this.metrics.conflatedFrames.inc();
+      }
+    });
+  }
+
+  private step(ws: Socket, l: LadderState, mode: Mode, reason: string): void {
+    l.mode = mode;
+    l.aboveSince = 0;
+    l.belowSince = 0;
+    this.metrics.modeChanges.inc({ mode });
+    ws.send(JSON.stringify({ type: 'mode', mode, reason }), false);
+  }
+
+  private latestTicks(s: SessionData): SnapshotTick[] {
+    const out: SnapshotTick[] = [];
+    for (const sym of s.symbols) {
+      const t = this.latestTick(topicFor(s.format, sym));
+      if (t) out.push({ sym, ...t });
+    }
+    return out;
+  }
+
+  private latestTick(topic: string): Tick | undefined {
+    const p = this.newest.get(topic);
+    if (!p) return undefined;
+    p.decoded ??= decodeFrame(p.binary ? p.bytes : Buffer.from(p.bytes).toString('utf8'));
+    return p.decoded.ticks[p.decoded.ticks.length - 1];
+  }
+}

@@ -1,0 +1,193 @@
+import { expect } from 'chai';
+import { PrivateRedis } from '../../src/demo/private-redis';
+import { symbolNames } from '../../src/producer/random-walk';
+import { compareStreamIds } from '../../src/wire/tick';
+import { GatewayProcess, metricValue, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
+import { killAll } from '../helpers/processes';
+import { startProducer } from '../helpers/producer';
+import { plainClient, PlainRedis, privateRedis, streamIdsOf, xaddTicks } from '../helpers/redis';
+import { Reply, TestClient } from '../helpers/ws-client';
+
+interface SnapshotMessage extends Reply {
+  position: string;
+  ticks: { sym: string; id: string; px: string }[];
+}
+
+/** The newest entry of `sym` in the stream, as Redis has it. */
+async function latestIn(redis: PlainRedis, sym: string): Promise<string | undefined> {
+  const ids = await streamIdsOf(redis, 'ticks', sym);
+  return ids[ids.length - 1];
+}
+
+describe('guarantees: snapshot, resume, pause, slow consumers', function () {
+  this.timeout(120_000);
+  let redis: PrivateRedis;
+  let producer: PlainRedis;
+  const gateways: GatewayProcess[] = [];
+  const clients: TestClient[] = [];
+
+  async function gateway(flags: string[] = []): Promise<GatewayProcess> {
+    const g = await startGateway(redis.url, flags);
+    gateways.push(g);
+    await waitUntil('ready', async () => (await readyStatus(g.http)) === 200);
+    return g;
+  }
+
+  async function client(g: GatewayProcess): Promise<TestClient> {
+    const c = await TestClient.connect(g.url);
+    clients.push(c);
+    return c;
+  }
+
+  beforeEach(async () => {
+    redis = await privateRedis();
+    producer = await plainClient(redis.url);
+  });
+
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.ws.terminate();
+    for (const g of gateways.splice(0)) await g.stop();
+    await producer.quit();
+    await redis.stop();
+    killAll();
+  });
+
+  it('answers a watchlist subscribe with one snapshot frame of every symbol\'s latest tick, before any live tick, with no gap after it', async () => {
+    const g = await gateway();
+    const symbols = ['A', 'B', 'C', 'D'];
+    await xaddTicks(producer, 'ticks', symbols, 40);
+    const c = await client(g);
+    // Ticks keep arriving while the snapshot is taken.
+    const writing = xaddTicks(producer, 'ticks', symbols, 400, 40);
+    const ack = await c.request({ op: 'subscribe', symbols, snapshot: true });
+    await writing;
+    expect(ack.type).to.equal('ack');
+    const snapshots = c.replies.filter((r) => r.type === 'snapshot') as SnapshotMessage[];
+    expect(snapshots).to.have.length(1);
+    const snap = snapshots[0];
+    expect(snap.ticks.map((t) => t.sym).sort()).to.deep.equal(symbols);
+    expect(c.order.indexOf('snapshot')).to.be.lessThan(c.order.findIndex((o) => o.startsWith('ticks:')) === -1 ? Infinity : c.order.findIndex((o) => o.startsWith('ticks:')));
+    for (const sym of symbols) {
+      const all = await streamIdsOf(producer, 'ticks', sym);
+      await waitUntil(`live ${sym}`, () => (c.ticks.get(sym)?.length ?? 0) + all.indexOf(snap.ticks.find((t) => t.sym === sym)!.id) + 1 >= all.length);
+      const snapId = snap.ticks.find((t) => t.sym === sym)!.id;
+      // Snapshot tick + live ticks = the stream from the snapshot on: no gap, no duplicate.
+      expect([snapId, ...c.idsOf(sym)]).to.deep.equal(all.slice(all.indexOf(snapId)));
+      const first = c.frames.find((f) => f.sym === sym);
+      if (first) expect(first.prev).to.equal(snapId);
+      // Every tick in the snapshot is at or before the snapshot's position.
+      expect(compareStreamIds(snapId, snap.position)).to.be.at.most(0);
+    }
+  });
+
+  it('loads a snapshot from the stream for a symbol the gateway has not published since it started', async () => {
+    await xaddTicks(producer, 'ticks', ['OLD'], 3);
+    const g = await gateway();
+    const c = await client(g);
+    await c.request({ op: 'subscribe', symbols: ['OLD'], snapshot: true });
+    const snap = c.replies.find((r) => r.type === 'snapshot') as SnapshotMessage;
+    expect(snap.ticks.map((t) => t.id)).to.deep.equal([await latestIn(producer, 'OLD')]);
+  });
+
+  it('resumes a client that was away 2 s at 20,000 ticks/s with no gap and no duplicate', async () => {
+    const g = await gateway(['--history-per-symbol', '4096']);
+    const symbols = symbolNames(50);
+    const mine = symbols.slice(0, 5);
+    const feed = startProducer(redis.url, ['--rate', '20000', '--symbols', '50', '--maxlen', '0']);
+    let c = await client(g);
+    await c.request({ op: 'subscribe', symbols: mine });
+    await waitUntil('ticks flowing', () => mine.every((s) => (c.ticks.get(s)?.length ?? 0) > 10));
+    c.ws.terminate();
+    const before = new Map(mine.map((s) => [s, c.idsOf(s)]));
+    await new Promise((r) => setTimeout(r, 2000));
+    const since = Object.fromEntries(mine.map((s) => [s, before.get(s)![before.get(s)!.length - 1]]));
+    c = await client(g);
+    const ack = await c.request({ op: 'subscribe', symbols: mine, since });
+    expect(ack.type, JSON.stringify(c.replies)).to.equal('ack');
+    expect(c.replies.some((r) => r.code === 'RESUME_UNAVAILABLE')).to.equal(false);
+    await new Promise((r) => setTimeout(r, 500));
+    await feed.stop();
+    for (const sym of mine) {
+      const all = await streamIdsOf(producer, 'ticks', sym);
+      await waitUntil(`caught up ${sym}`, () => before.get(sym)!.length + c.idsOf(sym).length >= all.length);
+      expect([...before.get(sym)!, ...c.idsOf(sym)], sym).to.deep.equal(all);
+      expect(c.frames.find((f) => f.sym === sym)).to.include({ kind: 'replay', prev: since[sym] });
+    }
+  });
+
+  it('resumes from the stream in Redis when the position is older than the gateway\'s memory', async () => {
+    const g = await gateway(['--history-per-symbol', '8']);
+    const ids = await xaddTicks(producer, 'ticks', ['R'], 100);
+    const c = await client(g);
+    await c.request({ op: 'subscribe', symbols: ['R'], since: { R: ids[9] } });
+    await waitUntil('replay', () => c.idsOf('R').length === 90);
+    expect(c.idsOf('R')).to.deep.equal(ids.slice(10));
+  });
+
+  it('answers a position beyond the stream\'s retention with RESUME_UNAVAILABLE and a fresh snapshot', async () => {
+    const g = await gateway(['--history-per-symbol', '8']);
+    const ids = await xaddTicks(producer, 'ticks', ['T'], 200);
+    await producer.xTrim('ticks', 'MAXLEN', 50);
+    const c = await client(g);
+    const ack = await c.request({ op: 'subscribe', symbols: ['T'], since: { T: ids[5] } });
+    expect(ack.type).to.equal('ack');
+    const err = c.replies.find((r) => r.type === 'error')!;
+    expect(err).to.include({ code: 'RESUME_UNAVAILABLE' });
+    expect(err.symbols).to.deep.equal(['T']);
+    const snap = c.replies.find((r) => r.type === 'snapshot') as SnapshotMessage;
+    expect(snap.ticks.map((t) => t.id)).to.deep.equal([ids[ids.length - 1]]);
+    expect(c.order.indexOf('error')).to.be.lessThan(c.order.indexOf('snapshot'));
+    expect(c.order.indexOf('snapshot')).to.be.lessThan(c.order.indexOf('ack'));
+  });
+
+  it('sends nothing while paused, then on resume a fresh snapshot and live ticks again', async () => {
+    const g = await gateway();
+    const c = await client(g);
+    await c.request({ op: 'subscribe', symbols: ['P'] });
+    await xaddTicks(producer, 'ticks', ['P'], 10);
+    await waitUntil('live', () => c.tickCount() === 10);
+    expect((await c.request({ op: 'pause' })).type).to.equal('ack');
+    const whilePaused = await xaddTicks(producer, 'ticks', ['P'], 20);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c.tickCount()).to.equal(10);
+    await c.request({ op: 'resume' });
+    const snap = c.replies.find((r) => r.type === 'snapshot') as SnapshotMessage;
+    expect(snap.ticks.map((t) => t.id)).to.deep.equal([whilePaused[19]]);
+    const after = await xaddTicks(producer, 'ticks', ['P'], 5);
+    await waitUntil('live again', () => c.tickCount() === 15);
+    expect(c.idsOf('P').slice(10)).to.deep.equal(after);
+  });
+
+  it('conflates a client that stops reading while 99 others lose nothing, announces each step, and keeps memory bounded', async () => {
+    const g = await gateway(['--conflate-above-bytes', '65536', '--conflate-after-ms', '200', '--snapshot-only-after-ms', '60000',
+      '--recover-after-ms', '300', '--max-backpressure', '67108864']);
+    const symbols = symbolNames(20);
+    const others = await Promise.all(Array.from({ length: 99 }, () => client(g)));
+    // One symbol each: the 99 healthy clients live in this test process, which must keep up with them.
+    await Promise.all(others.map((c, i) => c.request({ op: 'subscribe', symbols: [symbols[i % 20]] })));
+    const slow = await client(g);
+    await slow.request({ op: 'subscribe', symbols });
+    const rssBefore = await metricValue(g.http, 'tickgate_process_resident_memory_bytes');
+    // The slow client stops reading from its socket: the kernel buffers fill, then the gateway's.
+    const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    const feed = startProducer(redis.url, ['--rate', '10000', '--symbols', '20', '--maxlen', '0']);
+    await waitUntil('slow client conflated', async () => (await metricValue(g.http, 'tickgate_mode_changes_total', { mode: 'conflated' })) >= 1, 60_000);
+    const rssDuring = await metricValue(g.http, 'tickgate_process_resident_memory_bytes');
+    await feed.stop();
+    socket.resume();
+    await waitUntil('slow client back to full', () => slow.replies.some((r) => r.type === 'mode' && r.mode === 'full'), 30_000);
+    expect(slow.replies.find((r) => r.type === 'mode')).to.include({ mode: 'conflated' });
+    expect(slow.frames.some((f) => f.kind === 'conflated')).to.equal(true);
+    // Its latest price per symbol is the stream's latest (from the snapshot sent on its way back to full).
+    const back = slow.replies.filter((r) => r.type === 'snapshot').pop() as SnapshotMessage;
+    for (const t of back.ticks) expect(t.id).to.equal(await latestIn(producer, t.sym));
+    for (const [i, c] of others.entries()) {
+      const sym = symbols[i % 20];
+      const all = await streamIdsOf(producer, 'ticks', sym);
+      await waitUntil(`client ${i} ${sym}`, () => c.idsOf(sym).length >= all.length, 30_000);
+      expect(c.idsOf(sym), `client ${i} ${sym}`).to.deep.equal(all);
+    }
+    expect(rssDuring - rssBefore).to.be.below(300 * 1024 * 1024);
+  });
+});
