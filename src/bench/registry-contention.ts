@@ -14,6 +14,7 @@ import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { KeyCodec, SharedCounterMap } from '../registry/shared-map';
+import { seededRandom as prng } from '../random';
 
 type Impl = 'lock-free' | 'mutex';
 
@@ -139,15 +140,6 @@ class LockedCounterMap {
   }
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OP_GET = 0;
 const OP_INC = 1;

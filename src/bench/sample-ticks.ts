@@ -4,18 +4,8 @@
  * Seeded, so every run measures the same bytes.
  */
 import { Side, Tick, TickBatch } from '../wire/tick';
+import { seededRandom } from '../random';
 
-/** mulberry32: tiny, fast, good enough to make reproducible test and bench data. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type TickProfile = 'trade' | 'quote';
 

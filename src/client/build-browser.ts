@@ -5,8 +5,20 @@
  * `ws` and lz4-napi are Node-only; marking them external would let a stray import through silently, so the build
  * fails instead if either is reachable from the browser entry.
  */
-import { build } from 'esbuild';
+import { build, Plugin } from 'esbuild';
 import * as path from 'path';
+
+/** Fails the build when `ws` or lz4-napi is reachable from a browser entry; `target` names the bundle in the error. */
+export function nodeOnlyGuard(target: string): Plugin {
+  return {
+    name: 'node-only-guard',
+    setup(b) {
+      b.onResolve({ filter: /^(ws|lz4-napi)$/ }, (args) => ({
+        errors: [{ text: `${args.path} is Node-only and must not reach ${target} (imported by ${args.importer})` }],
+      }));
+    },
+  };
+}
 
 export async function buildBrowserBundle(root = process.cwd(), outfile = path.join(root, 'dist/client/tickgate-client.mjs')): Promise<string> {
   await build({
@@ -18,16 +30,7 @@ export async function buildBrowserBundle(root = process.cwd(), outfile = path.jo
     target: 'es2020',
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [
-      {
-        name: 'node-only-guard',
-        setup(b) {
-          b.onResolve({ filter: /^(ws|lz4-napi)$/ }, (args) => ({
-            errors: [{ text: `${args.path} is Node-only and must not reach the browser bundle (imported by ${args.importer})` }],
-          }));
-        },
-      },
-    ],
+    plugins: [nodeOnlyGuard('the browser bundle')],
   });
   return outfile;
 }

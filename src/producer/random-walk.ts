@@ -2,18 +2,8 @@
  * Deterministic market-ish ticks: per symbol a price that random-walks in cents, a size, a one-cent spread.
  * Seeded, so a test or benchmark run can be repeated exactly.
  */
+import { seededRandom } from '../random';
 
-/** mulberry32: tiny, fast, good enough for synthetic prices; not for anything secret. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMED = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'XRP-USD', 'ADA-USD', 'DOGE-USD', 'AVAX-USD', 'DOT-USD', 'LINK-USD',
   'LTC-USD', 'BCH-USD', 'UNI-USD', 'ATOM-USD', 'XLM-USD', 'ETC-USD', 'FIL-USD', 'APT-USD', 'ARB-USD', 'OP-USD', 'NEAR-USD'];

@@ -4,20 +4,10 @@
  * still depends on timing).
  */
 import { readFileSync } from 'node:fs';
+export { seededRandom as mulberry32 } from '../../src/random';
 
 export type Rng = () => number;
 
-/** mulberry32: small, fast, good enough to drive a fuzzer. */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export const int = (r: Rng, n: number) => Math.floor(r() * n);
 export const pick = <T>(r: Rng, xs: readonly T[]): T => xs[int(r, xs.length)];

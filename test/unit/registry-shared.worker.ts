@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { SharedCounterMap, SharedMapHookEvent } from '../../src/registry/shared-map';
 import { SharedRegistry, SharedRegistryBuffers } from '../../src/registry/shared-registry';
+import { seededRandom as prng } from '../../src/random';
 
 export const HOOK_EVENTS: readonly SharedMapHookEvent[] = ['candidate', 'claimed', 'published', 'pinned'];
 
@@ -43,16 +44,6 @@ export function stressKey(i: number): string {
   return i % 5 === 0 ? `json/Ünïcødé-${i}` : `bin+lz4/SYM-${i}-USD`;
 }
 
-/** mulberry32: tiny, seedable, and identical in every thread. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Drives one worker's operations. Every choice depends only on the seed and this worker's own holdings, never on

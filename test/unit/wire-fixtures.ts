@@ -3,7 +3,7 @@
  * Covers the edges the binary format must carry exactly: ids up to 2^53-1, ids going backwards, decimals with
  * trailing zeros, negatives, zero, non-canonical spellings and mantissas too large for an integer.
  */
-import { seededRandom } from '../../src/bench/sample-ticks';
+import { seededRandom } from '../../src/random';
 import { FRAME_KINDS, FrameKind, Side, Tick, TickBatch } from '../../src/wire/tick';
 
 export { seededRandom };

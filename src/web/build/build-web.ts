@@ -8,6 +8,7 @@
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
+import { nodeOnlyGuard } from '../../client/build-browser';
 
 const ASSETS = ['index.html', 'style.css', 'favicon.svg'];
 
@@ -25,16 +26,7 @@ export async function buildWeb(root: string, outdir = path.join(root, 'dist/web'
     minify: true,
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [
-      {
-        name: 'node-only-guard',
-        setup(b) {
-          b.onResolve({ filter: /^(ws|lz4-napi)$/ }, (args) => ({
-            errors: [{ text: `${args.path} is Node-only and must not reach the demo page (imported by ${args.importer})` }],
-          }));
-        },
-      },
-    ],
+    plugins: [nodeOnlyGuard('the demo page')],
   });
   for (const name of ASSETS) copyFileSync(path.join(page, name), path.join(outdir, name));
   return ['app.js', 'app.js.map', ...ASSETS].map((name) => path.join(outdir, name));

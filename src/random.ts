@@ -1,0 +1,16 @@
+/**
+ * mulberry32: a tiny, fast, seedable PRNG. One implementation for everything that must be reproducible: the demo
+ * producer, benchmark data, property tests, fuzzing and the registry stress tests (whose worker threads and
+ * sequential model must draw the same sequence).
+ * Not for anything secret.
+ */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
