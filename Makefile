@@ -39,6 +39,7 @@ run: build
 # Under 10 minutes; BENCH_QUICK=1 under one. Results in bench-results/<time>/ (JSON, Markdown, SVG).
 bench: build
 	node dist/bench/run.js $(ARGS)
+	node dist/bench/metrics-cost.js $(if $(BENCH_QUICK),--ticks 200000,)
 
 clean:
 	rm -rf dist .build

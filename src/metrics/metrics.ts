@@ -22,7 +22,7 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'tickgate_' });
   const r = [registry];
-  const stats = options.registryStats;
+  const stats = options.registryStats && onePerScrape(options.registryStats);
   const statGauge = (name: string, help: string, pick: (s: ProcessRegistryStats) => number) =>
     stats && new Gauge({ name, help, registers: r, collect() { this.set(pick(stats())); } });
   return {
@@ -80,7 +80,7 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1], registers: r,
     }),
     producerToPublish: new Histogram({
-      name: 'tickgate_producer_to_publish_seconds', help: 'Producer timestamp (ts) of the oldest tick in a batch to the batch\'s publish',
+      name: 'tickgate_producer_to_publish_seconds', help: 'Producer timestamp (ts) of the oldest tick published from one read to that read\'s publish',
       buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: r,
     }),
     backpressuredSockets: new Gauge({
@@ -105,6 +105,23 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
     readerReady: new Gauge({ name: 'tickgate_reader_ready', help: '1 while the stream reader is connected and reading', registers: r }),
     workersAlive: new Gauge({ name: 'tickgate_workers_alive', help: 'Server worker threads running', registers: r }),
     workerRestarts: new Counter({ name: 'tickgate_worker_restarts_total', help: 'Server worker threads restarted after they exited', registers: r }),
+  };
+}
+
+/**
+ * Four gauges read the registry's stats in one scrape; computing them walks every topic key, so they share one
+ * result for as long as a scrape takes rather than walking four times.
+ */
+function onePerScrape<T>(compute: () => T, validMs = 250): () => T {
+  let at = -Infinity;
+  let value: T;
+  return () => {
+    const now = performance.now();
+    if (now - at > validMs) {
+      value = compute();
+      at = now;
+    }
+    return value;
   };
 }
 

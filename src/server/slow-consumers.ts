@@ -86,7 +86,7 @@ export class SlowConsumerLadder {
         if (drainedFor > 0) {
           // Drained: a snapshot brings it up to date, and conflation resumes from there.
           const ticks = this.latestTicks(s);
-          ws.send(snapshotMessage(null, '', ticks), false);
+          ws.send(snapshotMessage(null, newestId(ticks), ticks), false);
           l.lastSent = new Map(ticks.map((t) => [t.sym, t.id]));
           this.step(ws, l, 'conflated', 'drained');
         }
@@ -104,7 +104,8 @@ export class SlowConsumerLadder {
 
   private toFull(ws: Socket, s: SessionData, l: LadderState): void {
     ws.cork(() => {
-      ws.send(snapshotMessage(null, '', this.latestTicks(s)), false);
+      const ticks = this.latestTicks(s);
+      ws.send(snapshotMessage(null, newestId(ticks), ticks), false);
       attachTopics(ws, s);
       this.step(ws, l, 'full', 'drained');
     });
@@ -150,4 +151,14 @@ export class SlowConsumerLadder {
     p.decoded ??= decodeFrame(p.binary ? p.bytes : Buffer.from(p.bytes).toString('utf8'));
     return p.decoded.ticks[p.decoded.ticks.length - 1];
   }
+}
+
+/**
+ * A ladder snapshot's position: the newest id it contains. The worker sees frames, not the stream, and every later
+ * frame it publishes on these topics comes after that id.
+ */
+function newestId(ticks: SnapshotTick[]): string {
+  let newest = '0-0';
+  for (const t of ticks) if (compareStreamIds(t.id, newest) > 0) newest = t.id;
+  return newest;
 }
