@@ -40,6 +40,7 @@ run: build
 bench: build
 	node dist/bench/run.js $(ARGS)
 	node dist/bench/metrics-cost.js $(if $(BENCH_QUICK),--ticks 200000,)
+	node dist/bench/handoff.js $(if $(BENCH_QUICK),--reads 500,)
 
 clean:
 	rm -rf dist .build
