@@ -73,7 +73,7 @@ const gatewayOptions = {
   idleTimeoutS: { ...int(120, 0, 960, 'close a connection silent this long (seconds; pings are sent automatically); 0 or 8–960'),
     // uWS aborts the whole process for 1–7 (its timer granularity is 4 s).
     check: (v: number) => (v === 0 || v >= 8 ? undefined : 'must be 0 (off) or at least 8') },
-  maxBackpressure: int(1 << 20, 1024, 1 << 30, 'bytes buffered for one client before it is closed as slow (4001)'),
+  maxBackpressure: int(16 << 20, 1024, 1 << 30, 'bytes buffered for one client before it is closed as slow (4001); the ladder acts well before it'),
   backpressureSoftLimit: int(64 * 1024, 0, 1 << 30, 'bytes buffered for one client above which it counts as backpressured (metric)'),
   metricsPort: int(0, 0, 65535, 'serve /metrics on this separate port instead of the main one (0: on the main port)'),
   lagSampleMs: int(5000, 100, 3_600_000, 'how often to sample consumer-group lag and pending count (XINFO GROUPS)'),
@@ -82,7 +82,7 @@ const gatewayOptions = {
   maxReplayTicks: int(20_000, 1, 10_000_000, 'most ticks one resume replays; a client further behind gets RESUME_UNAVAILABLE and a snapshot'),
   resumeScanLimit: int(200_000, 1000, 100_000_000, 'most stream entries read from Redis to serve one resume or snapshot'),
   conflateAboveBytes: int(256 * 1024, 1024, 1 << 30, 'a client with more unsent bytes than this for --conflate-after-ms is switched to conflated mode'),
-  conflateAfterMs: int(500, 0, 600_000, 'how long a client stays above --conflate-above-bytes before it is conflated'),
+  conflateAfterMs: int(250, 0, 600_000, 'how long a client stays above --conflate-above-bytes before it is conflated'),
   conflateIntervalMs: int(250, 10, 60_000, 'in conflated mode, at most one tick per symbol per this interval'),
   snapshotOnlyAfterMs: int(3000, 0, 600_000, 'a conflated client still above the limit this long gets snapshots only'),
   slowDisconnectAfterMs: int(10_000, 0, 3_600_000, 'a snapshot-only client still above the limit this long is closed (4001)'),

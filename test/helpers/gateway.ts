@@ -73,12 +73,13 @@ export async function metricValue(http: string, name: string, labels: Record<str
   return sum;
 }
 
-export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+/** Polls `check` every `pollMs` (a check that scrapes /metrics loads the gateway: poll those gently). */
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000, pollMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
 }
 

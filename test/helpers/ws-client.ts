@@ -29,6 +29,7 @@ export class TestClient {
   readonly frames: FrameRecord[] = [];
   /** Every message in arrival order, data frames as `ticks:<sym>`, others by type. */
   readonly order: string[] = [];
+
   readonly replies: Reply[] = [];
   /** Binary frames on a JSON connection: a test asserts this stays empty. */
   readonly unexpected: Buffer[] = [];
