@@ -81,6 +81,7 @@ async function scrapeBlock(): Promise<{ maxMs: number; medianMs: number }> {
     // The workers' JSON is produced in their own threads; the main thread's share is its own collect + aggregate.
     const perWorker = await Promise.all(workers.map((w) => w.registry.getMetricsAsJSON()));
     const t0 = performance.now();
+    main.refreshRegistryStats();
     const own = await main.registry.getMetricsAsJSON();
     await aggregateMetrics([own, ...perWorker]);
     times.push(performance.now() - t0);

@@ -22,11 +22,18 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
   const registry = new Registry();
   if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'tickgate_' });
   const r = [registry];
-  const stats = options.registryStats && onePerScrape(options.registryStats);
+  // The four registry gauges of one scrape share one walk of the registry: refreshRegistryStats() takes it at the
+  // start of each scrape, and the gauges read that result.
+  let current: ProcessRegistryStats | undefined;
+  const refreshRegistryStats = () => {
+    current = options.registryStats?.();
+  };
+  const stats = options.registryStats && (() => (current ??= options.registryStats!()));
   const statGauge = (name: string, help: string, pick: (s: ProcessRegistryStats) => number) =>
     stats && new Gauge({ name, help, registers: r, collect() { this.set(pick(stats())); } });
   return {
     registry,
+    refreshRegistryStats,
     connectionsOpen: stats && new Gauge({
       name: 'tickgate_connections_open', help: 'Open WebSocket connections, by worker thread', labelNames: ['worker'], registers: r,
       collect() {
@@ -105,23 +112,6 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
     readerReady: new Gauge({ name: 'tickgate_reader_ready', help: '1 while the stream reader is connected and reading', registers: r }),
     workersAlive: new Gauge({ name: 'tickgate_workers_alive', help: 'Server worker threads running', registers: r }),
     workerRestarts: new Counter({ name: 'tickgate_worker_restarts_total', help: 'Server worker threads restarted after they exited', registers: r }),
-  };
-}
-
-/**
- * Four gauges read the registry's stats in one scrape; computing them walks every topic key, so they share one
- * result for as long as a scrape takes rather than walking four times.
- */
-function onePerScrape<T>(compute: () => T, validMs = 250): () => T {
-  let at = -Infinity;
-  let value: T;
-  return () => {
-    const now = performance.now();
-    if (now - at > validMs) {
-      value = compute();
-      at = now;
-    }
-    return value;
   };
 }
 

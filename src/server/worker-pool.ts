@@ -119,6 +119,7 @@ export class WorkerPool implements FramePublisher {
   /** The whole process's metrics: the main thread's and every worker's, aggregated. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     const id = this.nextCollect++;
+    this.metrics.refreshRegistryStats();
     const results: MetricsJson[] = [await this.metrics.registry.getMetricsAsJSON()];
     const waiting = new Set<number>();
     await new Promise<void>((resolve) => {
