@@ -261,7 +261,8 @@ export class SessionHandler {
   private catchUp(ws: Socket, s: SessionData, id: RequestId, added: string[], request: CatchupRequest, ack: () => void): void {
     s.busy = true;
     s.pending = added;
-    this.deps.catchup(request).then((answer) => {
+    // A rejection is answered like a failed catch-up: the counted symbols are released and the client is told.
+    this.deps.catchup(request).catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
       s.busy = false;
       if (s.closed) return;
       s.pending = NONE;
@@ -283,9 +284,6 @@ export class SessionHandler {
         });
       }
       this.drain(ws, s);
-    }, (err: Error) => {
-      this.deps.log.error({ session: s.id, err: err.message }, 'catch-up failed');
-      s.busy = false;
     });
   }
 

@@ -182,7 +182,7 @@ export class WorkerPool implements FramePublisher {
   private onMessage(id: number, worker: Worker, m: WorkerToMain): void {
     switch (m.type) {
       case 'published':
-        return this.settle(this.pending, m.seq, id);
+        return this.settle(m.seq, id);
       case 'collected': {
         const c = this.collects.get(m.id);
         if (!c) return;
@@ -202,25 +202,25 @@ export class WorkerPool implements FramePublisher {
           (build) => worker.postMessage({ type: 'caughtup', id: m.id, answer: build() } satisfies MainToWorker),
           (err: Error) => {
             this.log.warn({ worker: id, err: err.message }, 'snapshot/resume failed');
-            worker.postMessage({ type: 'caughtup', id: m.id, answer: { frames: [], unavailable: Object.keys(m.request.since), failed: err.message } } satisfies MainToWorker);
+            worker.postMessage({ type: 'caughtup', id: m.id, answer: { frames: [], unavailable: [], failed: err.message } } satisfies MainToWorker);
           });
         return;
     }
   }
 
-  private settle(map: Map<number, Pending>, seq: number, id: number): void {
-    const p = map.get(seq);
+  private settle(seq: number, id: number): void {
+    const p = this.pending.get(seq);
     if (!p) return;
     p.waiting.delete(id);
     if (p.waiting.size === 0) {
-      map.delete(seq);
+      this.pending.delete(seq);
       p.resolve();
     }
   }
 
   /** A worker that is gone will never answer: stop waiting for it. */
   private forget(id: number): void {
-    for (const seq of [...this.pending.keys()]) this.settle(this.pending, seq, id);
+    for (const seq of [...this.pending.keys()]) this.settle(seq, id);
     for (const c of this.collects.values()) {
       c.waiting.delete(id);
       if (c.waiting.size === 0) c.resolve();
