@@ -6,6 +6,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { onLines } from '../lines';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -65,18 +66,11 @@ export function whenServing(what: string, child: ChildProcess, timeoutMs = 15_00
   const logs: string[] = [];
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new ChildStartError(what, `no "serving" line in ${timeoutMs} ms:\n${logs.join('\n')}`)), timeoutMs);
-    let buffered = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        if (logs.length < 200) logs.push(line);
-        if (line.includes('"msg":"serving"')) {
-          clearTimeout(timer);
-          resolve({ child, port: (JSON.parse(line) as { port: number }).port, logs });
-        }
+    onLines(child.stdout!, (line) => {
+      if (logs.length < 200) logs.push(line);
+      if (line.includes('"msg":"serving"')) {
+        clearTimeout(timer);
+        resolve({ child, port: (JSON.parse(line) as { port: number }).port, logs });
       }
     });
     child.stderr!.on('data', (d: Buffer) => logs.length < 200 && logs.push(d.toString()));

@@ -3,6 +3,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { track } from './processes';
+import { onLines } from '../../src/lines';
 
 export function repoRoot(): string {
   let dir = __dirname;
@@ -33,16 +34,9 @@ export async function startGateway(redisUrl: string, flags: string[] = []): Prom
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    let buffered = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      let nl;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        logs.push(line);
-        if (line.includes('"msg":"serving"')) resolve(JSON.parse(line).port as number);
-      }
+    onLines(child.stdout!, (line) => {
+      logs.push(line);
+      if (line.includes('"msg":"serving"')) resolve(JSON.parse(line).port as number);
     });
     child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
     void exited.then((code) => reject(new Error(`gateway exited (${code}) before serving:\n${logs.join('\n')}`)));

@@ -1,72 +1,11 @@
 import { expect } from 'chai';
-import { AddressInfo } from 'net';
-import { WebSocket, WebSocketServer } from 'ws';
 import { ClientEvents, GapEvent } from '../../src/client/client';
 import { connect, TickgateClient } from '../../src/client/node';
 import { decodeModeMessage, decodeSnapshotFrame, SnapshotFrame } from '../../src/client/messages';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FormatName } from '../../src/wire/formats';
 import { DataFrame, FrameKind, Tick } from '../../src/wire/tick';
-
-interface Request {
-  op: string;
-  id: number;
-  symbols?: string[];
-  snapshot?: boolean;
-  since?: Record<string, string>;
-}
-
-type Handler = (request: Request, ws: WebSocket, connection: number) => void;
-
-const ack: Handler = (r, ws) => ws.send(JSON.stringify({ type: 'ack', id: r.id, op: r.op, ...(r.symbols && { symbols: r.symbols }) }));
-
-/** The server side of each test, scripted: `onRequest` answers requests (ack by default); the test pushes frames. */
-class ScriptedGateway {
-  readonly wss = new WebSocketServer({ port: 0 });
-  readonly sockets: WebSocket[] = [];
-  /** Raw request texts, and the connection (0-based) each came on. */
-  readonly requests: { raw: string; body: Request; connection: number }[] = [];
-  onRequest: Handler = ack;
-  private waiters: (() => void)[] = [];
-
-  constructor() {
-    this.wss.on('connection', (ws) => {
-      const connection = this.sockets.length;
-      this.sockets.push(ws);
-      ws.on('message', (data) => {
-        const raw = String(data);
-        const body = JSON.parse(raw) as Request;
-        this.requests.push({ raw, body, connection });
-        this.onRequest(body, ws, connection);
-        this.notify();
-      });
-      this.notify();
-    });
-  }
-
-  get url(): string {
-    return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}/v1/stream`;
-  }
-
-  get last(): WebSocket {
-    return this.sockets[this.sockets.length - 1];
-  }
-
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  async until(condition: () => boolean): Promise<void> {
-    while (!condition()) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.terminate();
-    return new Promise((resolve) => this.wss.close(() => resolve()));
-  }
-}
+import { ack, ScriptedGateway } from '../helpers/scripted-gateway';
 
 function tick(id: string, px = '100.5'): Tick {
   return { id, ts: Number(id.split('-')[0]), px, sz: '1' };

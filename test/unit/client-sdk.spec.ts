@@ -1,67 +1,18 @@
 import { expect } from 'chai';
-import { AddressInfo } from 'net';
-import { WebSocket, WebSocketServer } from 'ws';
 import { backoffDelay } from '../../src/client/backoff';
 import { TickgateError } from '../../src/client/errors';
 import { connect, TickgateClient } from '../../src/client/node';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FORMAT_NAMES } from '../../src/wire/formats';
 import { DataFrame } from '../../src/wire/tick';
+import { Handler, ScriptedGateway } from '../helpers/scripted-gateway';
 
-interface Request {
-  op: string;
-  id: number;
-  symbols?: string[];
-}
-
-/** A tiny stand-in for the gateway: acks requests, refuses symbols starting with "BAD", records everything. */
-class FakeGateway {
-  readonly wss = new WebSocketServer({ port: 0 });
-  readonly sockets: WebSocket[] = [];
-  readonly urls: string[] = [];
-  readonly requests: Request[] = [];
-  private waiters: (() => void)[] = [];
-
-  constructor() {
-    this.wss.on('connection', (ws, req) => {
-      this.sockets.push(ws);
-      this.urls.push(req.url ?? '');
-      ws.on('message', (data) => {
-        const r = JSON.parse(String(data)) as Request;
-        this.requests.push(r);
-        const bad = r.symbols?.find((s) => s.startsWith('BAD'));
-        if (bad) ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'INVALID_SYMBOL', message: `invalid symbol ${bad}` }));
-        else ws.send(JSON.stringify({ type: 'ack', id: r.id, op: r.op }));
-        this.notify();
-      });
-      this.notify();
-    });
-  }
-
-  get url(): string {
-    return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}/v1/stream`;
-  }
-
-  get last(): WebSocket {
-    return this.sockets[this.sockets.length - 1];
-  }
-
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** Resolves once `condition` holds, re-checked on every connection and request. */
-  async until(condition: () => boolean): Promise<void> {
-    while (!condition()) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  close(): Promise<void> {
-    for (const s of this.sockets) s.terminate();
-    return new Promise((resolve) => this.wss.close(() => resolve()));
-  }
-}
+/** The gateway's answer in these tests: acks every request, refuses symbols starting with "BAD". */
+const ackOrRefuseBad: Handler = (r, ws) => {
+  const bad = r.symbols?.find((s) => s.startsWith('BAD'));
+  if (bad) ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'INVALID_SYMBOL', message: `invalid symbol ${bad}` }));
+  else ws.send(JSON.stringify({ type: 'ack', id: r.id, op: r.op }));
+};
 
 function once<T extends unknown[]>(client: TickgateClient, event: 'open' | 'ticks' | 'close' | 'error' | 'reconnecting'): Promise<T> {
   return new Promise((resolve) => {
@@ -78,11 +29,12 @@ const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 40 };
 
 describe('client SDK against a WebSocket server', function () {
   this.timeout(10_000);
-  let gateway: FakeGateway;
+  let gateway: ScriptedGateway;
   let client: TickgateClient | undefined;
 
   beforeEach(() => {
-    gateway = new FakeGateway();
+    gateway = new ScriptedGateway();
+    gateway.onRequest = ackOrRefuseBad;
   });
 
   afterEach(async () => {
@@ -101,7 +53,7 @@ describe('client SDK against a WebSocket server', function () {
     client = connect(gateway.url);
     await once(client, 'open');
     await client.subscribe(['BTC-USD', 'ETH-USD']);
-    expect(gateway.requests).to.deep.equal([{ op: 'subscribe', id: 1, symbols: ['BTC-USD', 'ETH-USD'] }]);
+    expect(gateway.requests.map((r) => r.body)).to.deep.equal([{ op: 'subscribe', id: 1, symbols: ['BTC-USD', 'ETH-USD'] }]);
     expect(client.symbols).to.deep.equal(['BTC-USD', 'ETH-USD']);
   });
 
@@ -121,7 +73,7 @@ describe('client SDK against a WebSocket server', function () {
   it('settles a subscribe made before the connection opened', async () => {
     client = connect(gateway.url);
     await client.subscribe(['BTC-USD']);
-    expect(gateway.requests[0]).to.include({ op: 'subscribe' });
+    expect(gateway.requests[0].body).to.include({ op: 'subscribe' });
   });
 
   it('answers ping and unsubscribe through acks', async () => {
@@ -130,7 +82,7 @@ describe('client SDK against a WebSocket server', function () {
     expect(await client.ping()).to.be.a('number');
     await client.subscribe(['BTC-USD']);
     await client.unsubscribe(['BTC-USD']);
-    expect(gateway.requests.map((r) => r.op)).to.deep.equal(['ping', 'subscribe', 'unsubscribe']);
+    expect(gateway.requests.map((r) => r.body.op)).to.deep.equal(['ping', 'subscribe', 'unsubscribe']);
     expect(client.symbols).to.deep.equal([]);
   });
 
@@ -169,7 +121,7 @@ describe('client SDK against a WebSocket server', function () {
     gateway.last.close(4001, 'slow consumer');
     expect((await closed)[0]).to.equal(4001);
     await gateway.until(() => gateway.sockets.length === 2 && gateway.requests.length === 4);
-    expect(gateway.requests[3]).to.deep.include({ op: 'subscribe', symbols: ['BTC-USD', 'SOL-USD'] });
+    expect(gateway.requests[3].body).to.deep.include({ op: 'subscribe', symbols: ['BTC-USD', 'SOL-USD'] });
   });
 
   it('does not reconnect after a close code in 4500–4999 and rejects later requests', async () => {
