@@ -67,12 +67,24 @@ export async function metricValue(http: string, name: string, labels: Record<str
   return sum;
 }
 
-/** Polls `check` every `pollMs` (a check that scrapes /metrics loads the gateway: poll those gently). */
+/**
+ * Polls `check` every `pollMs` (a check that scrapes /metrics loads the gateway: poll those gently). A check that
+ * throws counts as not yet true (a request can land on a worker that is restarting); the last error is reported if
+ * the condition never holds.
+ */
 export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000, pollMs = 25): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      const cause = lastError instanceof Error ? ` (last check failed: ${lastError.message})` : '';
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${cause}`);
+    }
     await new Promise((r) => setTimeout(r, pollMs));
   }
 }
