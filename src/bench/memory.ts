@@ -7,7 +7,7 @@
  * (each address has its own ~28k ephemeral ports). A cap is reported, never hidden.
  */
 import { symbolNames } from '../producer/random-walk';
-import { ClientSpec } from './clients';
+import { ClientSpec, Protocol } from './clients';
 import { Helper, startLoadgen } from './helpers';
 import { OpenResult } from './loadgen-worker';
 import { openFilesLimit, rssBytes } from './proc-stats';
@@ -32,40 +32,62 @@ export interface IdleMemoryResult {
   openSeconds: number;
 }
 
-export async function measureIdleMemory(system: RunningSystem, target: number, threads: number, cpus: string | undefined): Promise<IdleMemoryResult> {
-  const fdLimit = openFilesLimit(system.pid);
-  const attempted = Math.min(target, fdLimit - SERVER_FD_HEADROOM);
-  const names = symbolNames(100);
-  const loadgens: Helper[] = Array.from({ length: Math.ceil(attempted / CLIENTS_PER_LOADGEN) }, () =>
-    startLoadgen(system.spec.protocol, system.base, threads, cpus));
-  try {
-    await settle();
-    const rssBefore = rssBytes(system.pid);
-    const started = performance.now();
-    const results = await Promise.all(loadgens.map((lg, g) => {
+/** Load generators for up to `target` idle clients of the server `pid` at `base`, and a way to open them. */
+export class IdleClients {
+  readonly attempted: number;
+  readonly cappedBy?: string;
+  private readonly loadgens: Helper[];
+
+  constructor(protocol: Protocol, base: string, pid: number, readonly target: number, threads: number, cpus: string | undefined) {
+    const fdLimit = openFilesLimit(pid);
+    this.attempted = Math.min(target, fdLimit - SERVER_FD_HEADROOM);
+    if (this.attempted < target) this.cappedBy = `the server's open-files limit, ${fdLimit} (raised to the hard limit; going higher needs CAP_SYS_RESOURCE)`;
+    this.loadgens = Array.from({ length: Math.ceil(this.attempted / CLIENTS_PER_LOADGEN) }, () => startLoadgen(protocol, base, threads, cpus));
+  }
+
+  /** Opens the clients, each subscribed to one of 100 symbols in JSON. */
+  async open(): Promise<OpenResult> {
+    const names = symbolNames(100);
+    const n = this.loadgens.length;
+    const results = await Promise.all(this.loadgens.map((lg, g) => {
       const clients: ClientSpec[] = [];
-      for (let i = g; i < attempted; i += loadgens.length) {
+      for (let i = g; i < this.attempted; i += n) {
         clients.push({ symbols: [names[i % names.length]], format: 'json', localAddress: `127.0.0.${1 + Math.floor(i / CLIENTS_PER_SOURCE_ADDRESS)}` });
       }
       return lg.rpc.call<OpenResult>('open', { clients, concurrency: 128 });
     }));
+    return {
+      opened: results.reduce((k, r) => k + r.opened, 0),
+      failed: results.reduce((k, r) => k + r.failed, 0),
+      firstError: results.find((r) => r.firstError)?.firstError,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.loadgens.map((lg) => lg.rpc.call('closeAll').catch(() => undefined)));
+    await Promise.all(this.loadgens.map((lg) => lg.stop()));
+  }
+}
+
+export async function measureIdleMemory(system: RunningSystem, target: number, threads: number, cpus: string | undefined): Promise<IdleMemoryResult> {
+  const idle = new IdleClients(system.spec.protocol, system.base, system.pid, target, threads, cpus);
+  try {
+    await settle();
+    const rssBefore = rssBytes(system.pid);
+    const started = performance.now();
+    const opened = await idle.open();
     const openSeconds = (performance.now() - started) / 1000;
     await settle();
     const rssAfter = rssBytes(system.pid);
-    const opened = results.reduce((n, r) => n + r.opened, 0);
-    await Promise.all(loadgens.map((lg) => lg.rpc.call('closeAll')));
     return {
-      target, attempted, opened,
-      failed: results.reduce((n, r) => n + r.failed, 0),
-      firstError: results.find((r) => r.firstError)?.firstError,
-      cappedBy: attempted < target ? `the server's open-files limit, ${fdLimit} (raised to the hard limit; going higher needs CAP_SYS_RESOURCE)` : undefined,
+      target, attempted: idle.attempted, ...opened, cappedBy: idle.cappedBy,
       rssBeforeMiB: rssBefore / 2 ** 20,
       rssAfterMiB: rssAfter / 2 ** 20,
-      bytesPerConnection: opened > 0 ? (rssAfter - rssBefore) / opened : NaN,
+      bytesPerConnection: opened.opened > 0 ? (rssAfter - rssBefore) / opened.opened : NaN,
       openSeconds,
     };
   } finally {
-    await Promise.all(loadgens.map((lg) => lg.stop()));
+    await idle.close();
     // Let the server process the closes before anything else is measured on it.
     await settle();
   }

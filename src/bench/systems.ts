@@ -92,7 +92,7 @@ export async function startSystem(spec: SystemSpec, redisUrl: string, stream: st
   return { spec, pid: child.pid!, port, base: `ws://127.0.0.1:${port}`, http, stop: () => stopChild(child) };
 }
 
-async function untilReady(http: string, timeoutMs = 15_000): Promise<void> {
+export async function untilReady(http: string, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await fetch(`${http}/readyz`).then((r) => r.status, () => 0)) !== 200) {
     if (Date.now() > deadline) throw new ChildStartError('tickgate', `/readyz not 200 after ${timeoutMs} ms`);

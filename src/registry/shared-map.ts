@@ -321,11 +321,14 @@ export class SharedCounterMap {
     return this.update(key, -1);
   }
 
-  /** Every READY slot. For diagnostics and tests: allocates, and is not an atomic snapshot. */
-  entries(): SharedCounterEntry[] {
+  /**
+   * Every READY slot in [from, to) (all of them by default). For metrics, diagnostics and tests: allocates, and is
+   * not an atomic snapshot. The range lets a caller on an event loop read a large table a slice at a time.
+   */
+  entries(from = 0, to = this.slots): SharedCounterEntry[] {
     const out: SharedCounterEntry[] = [];
     const decoder = new TextDecoder();
-    for (let slot = 0; slot < this.slots; slot++) {
+    for (let slot = Math.max(0, from), end = Math.min(to, this.slots); slot < end; slot++) {
       const m = slot * STRIDE;
       const v = Atomics.load(this.meta, m + CTL);
       if (v < READY0) continue;

@@ -139,4 +139,15 @@ describe('SharedCounterMap (one thread)', () => {
       .to.throw(SharedBufferLayoutError)
       .with.property('code', 'REGISTRY_BAD_BUFFER');
   });
+
+  it('lists the live slots of a range, and consecutive ranges cover the table exactly once', () => {
+    const map = SharedCounterMap.create({ capacity: 256 });
+    const keys = Array.from({ length: 100 }, (_, i) => `json/S${i}`);
+    for (const k of keys) map.increment(k);
+    const sliced = [];
+    for (let from = 0; from < map.slots; from += 37) sliced.push(...map.entries(from, from + 37));
+    expect(sliced.map((e) => e.slot)).to.deep.equal(map.entries().map((e) => e.slot));
+    expect(sliced.map((e) => e.key).sort()).to.deep.equal([...keys].sort());
+    expect(map.entries(map.slots, map.slots + 10)).to.deep.equal([]);
+  });
 });

@@ -1,0 +1,45 @@
+import { expect } from 'chai';
+import { PartitionedRegistry } from '../../src/registry/partitioned-registry';
+
+describe('PartitionedRegistry (the process-wide view over one partition per worker)', () => {
+  it('counts a topic held by several workers once, and a symbol subscribed in several formats once', async () => {
+    const reg = new PartitionedRegistry(2, { topicCapacity: 64, sessionCapacity: 16 });
+    reg.partition(0).openSession(1, 0, 0);
+    reg.partition(1).openSession(2, 1, 0);
+    reg.partition(1).openSession(3, 1, 0);
+    reg.partition(0).addSubscription(1, 'json/BTC-USD');
+    reg.partition(1).addSubscription(2, 'json/BTC-USD');
+    reg.partition(1).addSubscription(3, 'bin+lz4/BTC-USD');
+    reg.partition(1).addSubscription(3, 'json/ETH-USD');
+    expect(await reg.stats()).to.deep.equal({ sessions: 3, subscriptions: 4, activeTopics: 3, activeSymbols: 2, sessionsByWorker: [1, 2] });
+    expect(reg.subscriberCount('json/BTC-USD')).to.equal(2);
+  });
+
+  it('stops counting a topic once its last subscriber in any worker leaves', async () => {
+    const reg = new PartitionedRegistry(2, { topicCapacity: 64, sessionCapacity: 16 });
+    reg.partition(0).openSession(1, 0, 0);
+    reg.partition(0).addSubscription(1, 'json/BTC-USD');
+    reg.partition(0).removeSubscription(1, 'json/BTC-USD');
+    expect(await reg.stats()).to.include({ activeTopics: 0, activeSymbols: 0, subscriptions: 0 });
+  });
+
+  it('forgets everything a reset worker held', async () => {
+    const reg = new PartitionedRegistry(2, { topicCapacity: 64, sessionCapacity: 16 });
+    reg.partition(1).openSession(7, 1, 0);
+    reg.partition(1).addSubscription(7, 'json/BTC-USD');
+    reg.reset(1);
+    expect(await reg.stats()).to.deep.equal({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [0, 0] });
+    expect(reg.subscriberCount('json/BTC-USD')).to.equal(0);
+  });
+
+  it('reads a large topic table in slices, letting other callbacks run between them', async () => {
+    const reg = new PartitionedRegistry(1, { topicCapacity: 1 << 16, sessionCapacity: 16 });
+    reg.partition(0).openSession(1, 0, 0);
+    reg.partition(0).addSubscription(1, 'json/BTC-USD');
+    let ranDuringStats = false;
+    const stats = reg.stats();
+    setImmediate(() => (ranDuringStats = true));
+    expect(await stats).to.include({ activeTopics: 1 });
+    expect(ranDuringStats).to.equal(true);
+  });
+});
