@@ -19,7 +19,7 @@ export interface ProcessRegistryStats extends RegistryStats {
 }
 
 /** Topic slots read per event-loop turn by stats(): well under a millisecond even before the loop is optimised. */
-const STATS_SLICE_SLOTS = 8192;
+const STATS_SLICE_SLOTS = 4096;
 
 export class PartitionedRegistry {
   private readonly partitions: SharedRegistry[];
