@@ -93,6 +93,14 @@ export class RawWs {
     this.socket.destroy();
   }
 
+  /**
+   * Stops reading for good (src/bench/stalled-client.ts): Node reads until its stream buffer is full, then stops
+   * reading the socket, so the kernel's buffers fill and then the server's.
+   */
+  stopReading(): void {
+    this.socket.pause();
+  }
+
   private sendFrame(opcode: number, payload: Buffer): void {
     if (payload.length > 0xffff) throw new RawWsError('client frames over 64 KiB are not needed by the bench');
     const mask = randomBytes(4);

@@ -63,6 +63,8 @@ export class GatewayServer {
   private readonly app: TemplatedApp;
   private readonly sockets = new Set<Socket>();
   private listenSocket: us_listen_socket | undefined;
+  /** Sockets that dropped a frame, closed on the next turn of the loop (see closeDropped). */
+  private readonly dropping = new Set<Socket>();
   private nextSessionId = 1;
   private readonly sweeper: NodeJS.Timeout;
 
@@ -82,12 +84,7 @@ export class GatewayServer {
         sessions.open(ws);
       },
       message: (ws, msg, isBinary) => sessions.message(ws, msg, isBinary),
-      // uWS drops a published frame for a client over maxBackpressure and tells nobody; we close it instead, so
-      // the client knows it missed data and can resume.
-      dropped: (ws) => {
-        deps.metrics.slowConsumerDisconnects.inc();
-        ws.end(CLOSE_CODES.SLOW_CONSUMER, 'client too slow: send buffer over limit');
-      },
+      dropped: (ws) => this.closeDropped(ws),
       close: (ws, code) => {
         this.sockets.delete(ws);
         opts.ipCounts.decrement(ws.getUserData().session.ip);
@@ -152,6 +149,25 @@ export class GatewayServer {
   abort(): void {
     clearInterval(this.sweeper);
     this.app.close();
+  }
+
+  /**
+   * uWS drops a frame for a client over maxBackpressure and tells nobody; we close it instead, so the client knows
+   * it missed data and can resume (counted as 4001; the close frame itself cannot get past the full buffer). Not from
+   * inside the callback: any ws.end() on a socket over the limit (this one, the ladder's, a shutdown's) has its close
+   * frame dropped too, and uWS calls back here from inside end() with a socket already closed, on which every call
+   * throws; an exception thrown through uWS's native end() crashed the whole process (SIGSEGV), every client with it.
+   */
+  private closeDropped(ws: Socket): void {
+    if (this.dropping.has(ws)) return;
+    this.dropping.add(ws);
+    setImmediate(() => {
+      if (this.sockets.has(ws)) {
+        this.deps.metrics.slowConsumerDisconnects.inc();
+        ws.end(CLOSE_CODES.SLOW_CONSUMER, 'client too slow: send buffer over limit');
+      }
+      this.dropping.delete(ws);
+    });
   }
 
   /** Per-connection checks that need time to pass: the slow-consumer ladder, max lifetime, token expiry. */

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { RawWs } from '../../src/bench/raw-ws';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { symbolNames } from '../../src/producer/random-walk';
 import { compareStreamIds } from '../../src/wire/tick';
@@ -11,6 +12,22 @@ import { Reply, TestClient } from '../helpers/ws-client';
 interface SnapshotMessage extends Reply {
   position: string;
   ticks: { sym: string; id: string; px: string }[];
+}
+
+/**
+ * A client that subscribes and then never reads again: a raw socket (the `ws` library resumes its socket by itself),
+ * so the kernel's buffers fill and then the gateway's.
+ */
+function stalledClient(g: GatewayProcess, symbols: string[]): Promise<RawWs> {
+  return new Promise((resolve, reject) => {
+    const opening = RawWs.open({ host: '127.0.0.1', port: g.port, path: '/v1/stream', timeoutMs: 10_000, now: Date.now }, {
+      message: (_opcode, payload) => {
+        if (payload.includes('"type":"ack"')) void opening.then((ws) => (ws.stopReading(), resolve(ws)));
+      },
+      close: (why) => reject(new Error(`stalled client closed before it stalled: ${why}`)),
+    });
+    opening.then((ws) => ws.sendText(JSON.stringify({ op: 'subscribe', id: 1, symbols })), reject);
+  });
 }
 
 /** The newest entry of `sym` in the stream, as Redis has it. */
@@ -192,5 +209,29 @@ describe('guarantees: snapshot, resume, pause, slow consumers', function () {
     expect(rssDuring - rssBefore).to.be.below(300 * 1024 * 1024);
     // The others' latency with and without the stalled client is measured by make bench (src/bench/slow-consumer.ts),
     // outside this process: here 100 clients share the test's own event loop, whose tail would be measured too.
+  });
+
+  it('closes a client whose send buffer passes --max-backpressure before the ladder acts with 4001, and serves the others on', async () => {
+    // Flooded faster than the ladder acts (here it waits 60 s), a client reaches the hard limit and uWS drops frames.
+    // Closing it sends a close frame that is dropped in turn, re-entering the dropped handler from inside ws.end():
+    // the worker threw there and took the whole process down with it.
+    const g = await gateway(['--workers', '1', '--max-backpressure', '65536', '--conflate-after-ms', '60000']);
+    const symbols = symbolNames(20);
+    const healthy = await client(g);
+    await healthy.request({ op: 'subscribe', symbols });
+    const stalled = await stalledClient(g, symbols);
+    const feed = startProducer(redis.url, ['--rate', '10000', '--symbols', '20', '--maxlen', '0']);
+    try {
+      await waitUntil('stalled client closed as too slow', async () => (await metricValue(g.http, 'tickgate_connections_closed_total', { reason: 'slow_consumer' })) === 1, 30_000, 250);
+      const received = healthy.frames.length;
+      await waitUntil('the healthy client still receiving', () => healthy.frames.length > received + 100, 5_000);
+    } finally {
+      await feed.stop();
+      stalled.close();
+    }
+    expect(g.child.exitCode, 'gateway alive').to.equal(null);
+    expect(await metricValue(g.http, 'tickgate_worker_restarts_total')).to.equal(0);
+    expect(await metricValue(g.http, 'tickgate_slow_consumer_disconnects_total')).to.equal(1);
+    expect(healthy.ws.readyState).to.equal(healthy.ws.OPEN);
   });
 });
