@@ -3,7 +3,7 @@
  * same path with no-op metrics, in one process and one run (ratios survive a noisy machine; absolute times do
  * not); and how long a /metrics scrape stalls a real gateway's event loop (scrape-stall.ts).
  *
- *   node dist/bench/metrics-cost.js [--ticks 2000000] [--connections 10000] [--scrapes 100] [--rate 1000]
+ *   node dist/bench/metrics-cost.js [--ticks 2000000] [--connections 10000] [--scrapes 100] [--rate 0]
  */
 import pino from 'pino';
 import { Fanout, RawEntry } from '../ingest/fanout';
@@ -21,7 +21,7 @@ const arg = (name: string, def: number) => {
 const TICKS = arg('ticks', 2_000_000);
 const CONNECTIONS = arg('connections', 10_000);
 const SCRAPES = arg('scrapes', 100);
-const SCRAPE_RATE = arg('rate', 1_000);
+const SCRAPE_RATE = arg('rate', 0);
 const READ = 512;
 const SYMBOLS = 100;
 
@@ -89,10 +89,13 @@ async function main(): Promise<void> {
   };
   console.log('| metrics | CPU µs per tick (median of 5) | overhead |\n| --- | --- | --- |');
   console.log(`| on | ${row.cpuUsPerTickMetricsOn} | ${row.overheadPercent}% |\n| off (no-op) | ${row.cpuUsPerTickMetricsOff} | |`);
-  console.log(`\nscrapes of a gateway with ${scrape.connections} connections and ${scrape.ticksPerSecond} ticks/s flowing, ` +
-    `longest event-loop gap (1 ms timer) per window, median / max of ${scrape.scrapes}:\n`);
-  console.log('| window | median ms | max ms |\n| --- | --- | --- |');
-  console.log(`| a scrape in flight | ${scrape.scrapeGapMsMedian} | ${scrape.scrapeGapMsMax} |\n| no scrape (same length) | ${scrape.quietGapMsMedian} | ${scrape.quietGapMsMax} |`);
+  console.log(`\n${scrape.scrapes} scrapes of a gateway with ${scrape.connections} connections and ${scrape.ticksPerSecond} ticks/s flowing; ` +
+    `the first scrape: ${scrape.firstScrapeCpuMs} ms main-thread CPU, ${scrape.firstScrapeGapMs} ms gap\n`);
+  console.log('| window | main-thread CPU ms, median / max | longest 1 ms timer gap, median / max | max gap, windows without a GC pause | windows with a GC pause (longest) |');
+  console.log('| --- | --- | --- | --- | --- |');
+  for (const [label, g] of [['a scrape in flight', scrape.scrape], ['no scrape (same length)', scrape.quiet]] as const) {
+    console.log(`| ${label} | ${g.cpuMsMedian} / ${g.cpuMsMax} | ${g.medianMs} / ${g.maxMs} | ${g.maxWithoutGcMs} | ${g.windowsWithGc} (${g.longestGcMs} ms) |`);
+  }
   console.log(JSON.stringify(row));
 }
 

@@ -31,6 +31,18 @@ function statusKb(pid: number, key: string): number {
   }
 }
 
+/**
+ * CPU time of one thread in milliseconds (the main thread when `tid` is the process id), from schedstat's
+ * nanosecond run time; NaN where the kernel does not provide it. Unlike utime/stime it resolves a single scrape.
+ */
+export function threadCpuMs(pid: number, tid = pid): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
 export function openFilesLimit(pid: number): number {
   const m = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
   return m ? Number(m[1]) : NaN;
