@@ -49,6 +49,11 @@ export function startLoadgen(protocol: Protocol, base: string, threads: number, 
   return startHelper('loadgen.js', [protocol, base, String(threads)], cpus);
 }
 
+/** The slow consumer of src/bench/slow-consumer.ts: one client in a process of its own (stalled-client.ts). */
+export function startStalledClient(base: string, cpus: string | undefined): Helper {
+  return startHelper('stalled-client.js', [base], cpus);
+}
+
 /** Opens and subscribes the workload's clients; every one of them must succeed, or the step would be skewed. */
 export async function subscribeWorkload(loadgen: Helper, w: Workload): Promise<void> {
   const names = symbolNames(w.symbols);

@@ -58,7 +58,13 @@ const HELP = `node dist/bench/run.js [options]       (BENCH_QUICK=1: quick mode)
   --out DIR                results directory                   [bench-results]
 `;
 
-const ints = (s: string, flag: string) =>
+/** The system under test on CPU 0 (a multi-threaded one on all), the rest on the others; none on one CPU. */
+export function pinning(pin: boolean): Pinning {
+  const cores = cpus().length;
+  return pin && cores >= 2 ? { system: '0', generators: cores === 2 ? '1' : `1-${cores - 1}`, all: `0-${cores - 1}` } : {};
+}
+
+export const ints = (s: string, flag: string) =>
   s.split(',').map((v) => {
     const n = Number(v.replace(/_/g, ''));
     if (!Number.isInteger(n) || n < 0) throw new BenchOptionError(`${flag}: "${v}" is not a non-negative integer`);
@@ -78,8 +84,6 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   if (v.help) return 'help';
   const quick = v.quick === true || env.BENCH_QUICK === '1';
   const one = (flag: string, value: string | undefined, full: number, q: number) => (value === undefined ? (quick ? q : full) : ints(value, flag)[0]);
-  const cores = cpus().length;
-  const pin = v['no-pin'] !== true && cores >= 2;
   return {
     quick,
     workload: {
@@ -95,7 +99,7 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     ingestRate: one('--ingest-rate', v['ingest-rate'], 250_000, 0),
     extraSteps: !quick,
     loadgenThreads: one('--threads', v.threads, 2, 2),
-    pinning: pin ? { system: '0', generators: cores === 2 ? '1' : `1-${cores - 1}`, all: `0-${cores - 1}` } : {},
+    pinning: pinning(v['no-pin'] !== true),
     systems: v.systems?.split(','),
     out: v.out ?? join(repoRoot(), 'bench-results'),
   };
