@@ -39,7 +39,8 @@ run: build
 # Under 10 minutes; BENCH_QUICK=1 under one. Results in bench-results/<time>/ (JSON, Markdown, SVG).
 bench: build
 	node dist/bench/run.js $(ARGS)
-	node dist/bench/metrics-cost.js $(if $(BENCH_QUICK),--ticks 200000,)
+	node dist/bench/metrics-cost.js $(if $(BENCH_QUICK),--ticks 200000 --connections 500 --scrapes 20,)
+	node dist/bench/slow-consumer.js
 	node dist/bench/handoff.js $(if $(BENCH_QUICK),--reads 500,)
 
 clean:
