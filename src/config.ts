@@ -185,11 +185,17 @@ function parseOptions<S extends Record<string, Option<any>>>(spec: S, argv: stri
 }
 
 export function gatewayConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const c = parseOptions(gatewayOptions, argv, env);
-  return withDerivedNames(c);
+  return completed(parseOptions(gatewayOptions, argv, env));
 }
 
-function withDerivedNames<C extends GatewayConfig>(c: C): C {
+/** Checks across options, then fills the names derived from the instance id. */
+function completed<C extends GatewayConfig>(c: C): C {
+  // The ladder starts acting above --conflate-above-bytes; a hard limit at or below that closes every slow client
+  // (4001) before the ladder could conflate it.
+  if (c.maxBackpressure <= c.conflateAboveBytes) {
+    throw new ConfigError(`--max-backpressure (${c.maxBackpressure}) must be above --conflate-above-bytes (${c.conflateAboveBytes}), ` +
+      'or slow clients are closed before the slow-consumer ladder can act');
+  }
   return { ...c, group: c.group || `tickgate:${c.instance}`, consumer: c.consumer || c.instance };
 }
 
@@ -198,7 +204,7 @@ export function producerConfig(argv: string[], env: NodeJS.ProcessEnv = process.
 }
 
 export function demoConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoConfig {
-  return withDerivedNames(parseOptions(demoOptions, argv, env));
+  return completed(parseOptions(demoOptions, argv, env));
 }
 
 export interface OptionDoc {

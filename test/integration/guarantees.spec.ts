@@ -215,7 +215,7 @@ describe('guarantees: snapshot, resume, pause, slow consumers', function () {
     // Flooded faster than the ladder acts (here it waits 60 s), a client reaches the hard limit and uWS drops frames.
     // Closing it sends a close frame that is dropped in turn, re-entering the dropped handler from inside ws.end():
     // the worker threw there and took the whole process down with it.
-    const g = await gateway(['--workers', '1', '--max-backpressure', '65536', '--conflate-after-ms', '60000']);
+    const g = await gateway(['--workers', '1', '--max-backpressure', '65536', '--conflate-above-bytes', '16384', '--conflate-after-ms', '60000']);
     const symbols = symbolNames(20);
     const healthy = await client(g);
     await healthy.request({ op: 'subscribe', symbols });

@@ -27,6 +27,7 @@ describe('config', () => {
       [['--port', '70000'], /70000 is outside 0\.\.65535/],
       [['--redis', 'http://x'], /must be a redis:\/\/ or rediss:\/\/ URL/],
       [['--port'], /--port needs a value/],
+      [['--max-backpressure', '262144'], /--max-backpressure \(262144\) must be above --conflate-above-bytes \(262144\)/],
     ];
     for (const [argv, message] of cases) {
       expect(() => gatewayConfig(argv, {})).to.throw(ConfigError, message);
