@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { PrivateRedis } from '../../src/demo/private-redis';
-import { startGateway, GatewayProcess, metricValue, waitUntil } from '../helpers/gateway';
-import { killAll } from '../helpers/processes';
-import { plainClient, PlainRedis, privateRedis, streamIdsOf, xaddTicks } from '../helpers/redis';
+import { GatewayProcess, metricValue, waitUntil } from '../helpers/gateway';
+import { PlainRedis, streamIdsOf, xaddTicks } from '../helpers/redis';
+import { startStack, stopStack } from '../helpers/stack';
 import { TestClient } from '../helpers/ws-client';
 
 const SYMBOLS = Array.from({ length: 20 }, (_, i) => `SYM${i}`);
@@ -14,23 +14,13 @@ describe('delivery through a real gateway and a real redis-server', function () 
   let gw: GatewayProcess;
   const clients: TestClient[] = [];
 
-  before(async () => {
-    redis = await privateRedis();
-    producer = await plainClient(redis.url);
-    gw = await startGateway(redis.url);
-    await waitUntil('reader ready', async () => (await fetch(`${gw.http}/readyz`)).status === 200);
-  });
+  before(async () => ({ redis, producer, gw } = await startStack()));
 
   afterEach(() => {
     for (const c of clients.splice(0)) c.close();
   });
 
-  after(async () => {
-    await producer?.quit();
-    await gw?.stop();
-    await redis?.stop();
-    killAll();
-  });
+  after(() => stopStack({ redis, producer, gw }));
 
   it('gives each of 50 clients exactly the ticks of its 3 symbols, in stream order, with no duplicate or gap', async () => {
     const wanted: string[][] = [];

@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { connect, TickgateClient } from '../../src/client/node';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { compareStreamIds, DataFrame, Tick } from '../../src/wire/tick';
-import { GatewayProcess, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
-import { killAll } from '../helpers/processes';
-import { plainClient, PlainRedis, privateRedis } from '../helpers/redis';
+import { GatewayProcess, waitUntil } from '../helpers/gateway';
+import { PlainRedis } from '../helpers/redis';
+import { startStack, stopStack } from '../helpers/stack';
 
 const SYMBOLS = ['BTC-USD', 'ETH-USD', 'SOL-USD', 'EUR/USD', 'ES.Z5'];
 const VARIANTS = [
@@ -21,19 +21,11 @@ describe('wire formats end to end (SDK clients against a real gateway)', functio
   let gw: GatewayProcess;
   const clients: TickgateClient[] = [];
 
-  before(async () => {
-    redis = await privateRedis();
-    producer = await plainClient(redis.url);
-    gw = await startGateway(redis.url, ['--read-count', '256']);
-    await waitUntil('ready', async () => (await readyStatus(gw.http)) === 200);
-  });
+  before(async () => ({ redis, producer, gw } = await startStack(['--read-count', '256'])));
 
   after(async () => {
     for (const c of clients) c.close();
-    await gw?.stop();
-    await producer?.quit();
-    await redis?.stop();
-    killAll();
+    await stopStack({ redis, producer, gw });
   });
 
   it('gives four clients, one per format, identical tick sequences equal to the stream, prices exact', async () => {

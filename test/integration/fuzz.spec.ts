@@ -12,9 +12,9 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { int, mulberry32, pick, randomFrame, randomRawInput, Rng, rssOf } from '../helpers/fuzz';
-import { GatewayProcess, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
-import { killAll } from '../helpers/processes';
-import { plainClient, PlainRedis, privateRedis, streamIdsOf, tickFields } from '../helpers/redis';
+import { GatewayProcess, readyStatus, waitUntil } from '../helpers/gateway';
+import { PlainRedis, streamIdsOf, tickFields } from '../helpers/redis';
+import { startStack, stopStack } from '../helpers/stack';
 import { bearer, connectWith, upgrade } from '../helpers/upgrade';
 import { TestClient } from '../helpers/ws-client';
 
@@ -40,21 +40,15 @@ describe('fuzz', function () {
   before(async function () {
     if (process.platform !== 'linux') this.skip(); // RSS is read from /proc
     console.log(`      fuzz seed: ${SEED} (reproduce with FUZZ_SEED=${SEED}), duration ${DURATION_MS} ms`);
-    redis = await privateRedis();
-    producer = await plainClient(redis.url);
-    gw = await startGateway(redis.url, ['--instance', 'fuzz', '--auth-hs256-secret', SECRET, '--max-payload', String(MAX_PAYLOAD),
-      '--max-connections-per-ip', String(PER_IP)]);
-    await waitUntil('ready', async () => (await readyStatus(gw.http)) === 200);
+    ({ redis, producer, gw } = await startStack(['--instance', 'fuzz', '--auth-hs256-secret', SECRET, '--max-payload', String(MAX_PAYLOAD),
+      '--max-connections-per-ip', String(PER_IP)]));
     token = await new SignJWT({ sub: 'fuzz', symbols: ['*'] }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('1h')
       .sign(new TextEncoder().encode(SECRET));
   });
 
   after(async () => {
     healthy?.close();
-    await gw?.stop();
-    await producer?.quit();
-    await redis?.stop();
-    killAll();
+    await stopStack({ redis, producer, gw });
   });
 
   it('survives random frames and malformed upgrades: still running, ready, bounded memory, no tick lost', async () => {

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { PrivateRedis } from '../../src/demo/private-redis';
-import { GatewayProcess, metricValue, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
-import { killAll } from '../helpers/processes';
-import { plainClient, PlainRedis, privateRedis, streamIdsOf, xaddTicks } from '../helpers/redis';
+import { GatewayProcess, metricValue, waitUntil } from '../helpers/gateway';
+import { PlainRedis, streamIdsOf, xaddTicks } from '../helpers/redis';
+import { startStack, stopStack } from '../helpers/stack';
 import { TestClient } from '../helpers/ws-client';
 
 const SYMBOLS = Array.from({ length: 50 }, (_, i) => `W${i}`);
@@ -19,19 +19,11 @@ describe('worker threads sharing one port and one registry', function () {
   let gw: GatewayProcess;
   let clients: TestClient[] = [];
 
-  before(async () => {
-    redis = await privateRedis();
-    producer = await plainClient(redis.url);
-    gw = await startGateway(redis.url, ['--workers', '2']);
-    await waitUntil('ready', async () => (await readyStatus(gw.http)) === 200);
-  });
+  before(async () => ({ redis, producer, gw } = await startStack(['--workers', '2'])));
 
   after(async () => {
     for (const c of clients) c.close();
-    await gw?.stop();
-    await producer?.quit();
-    await redis?.stop();
-    killAll();
+    await stopStack({ redis, producer, gw });
   });
 
   it('spreads 1,000 clients over both workers; each gets exactly its ticks in order; registry counts match the clients', async () => {
