@@ -1,7 +1,7 @@
 # tickgate: `make run` (demo), `make test` (typecheck + every test), `make bench`.
 NODE_BIN := node_modules/.bin
 
-.PHONY: install build typecheck test test-unit test-integration run bench clean
+.PHONY: install build typecheck test test-unit test-integration test-faults run bench clean
 
 # npm ci only when the lockfile changed since the last install (npm writes node_modules/.package-lock.json).
 node_modules/.package-lock.json: package-lock.json package.json
@@ -32,6 +32,9 @@ test-unit: build .build/test
 
 test-integration: build .build/test
 	$(NODE_BIN)/mocha --spec '.build/test/test/integration/**/*.spec.js'
+
+test-faults: build .build/test
+	$(NODE_BIN)/mocha --spec '.build/test/test/faults/**/*.spec.js'
 
 run: build
 	node dist/cli.js demo $(ARGS)

@@ -50,13 +50,13 @@ function hotPath(metrics: Metrics, data: RawEntry[][]): number {
   for (const sym of new RandomWalk(SYMBOLS, 7).symbols) for (const f of FORMAT_NAMES) p.addSubscription(1, topicFor(f, sym));
   let frames = 0;
   const fanout = new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes, registry,
-    { publish: () => frames++, flush: () => undefined }, metrics, pino({ level: 'silent' }), 64);
+    { publish: () => frames++, flush: () => undefined, announceLoss: () => undefined }, metrics, pino({ level: 'silent' }), 64);
   let ticks = 0;
   const start = process.cpuUsage();
   // Fresh ids each pass, so nothing is dropped as a re-delivery.
   for (let pass = 0; ticks < TICKS; pass++) {
     for (const read of data) {
-      fanout.publishEntries(read.map(([id, f]) => [`${pass}${id}`, f] as RawEntry), false);
+      fanout.publishEntries('bench', read.map(([id, f]) => [`${pass}${id}`, f] as RawEntry), false);
       ticks += read.length;
     }
   }

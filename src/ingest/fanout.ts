@@ -12,6 +12,7 @@ import { Metrics } from '../metrics/metrics';
 import { Logger, onceEvery } from '../log';
 import { MalformedKind, parseEntry } from './parse-entry';
 import { SymbolHistory } from './history';
+import type { StreamLoss } from '../protocol/gap';
 
 const COUNTS = 4;
 
@@ -24,6 +25,8 @@ export interface FramePublisher {
   publish(topic: string, frame: string | Uint8Array, isBinary: boolean): void;
   /** Called once per read after its last publish; resolves when the frames have reached every client socket. */
   flush(): Promise<void> | undefined;
+  /** Tells every client that entries were lost before ingest (see src/protocol/gap.ts). Rare: not the hot path. */
+  announceLoss(loss: StreamLoss): void;
 }
 
 /** What the hot path needs of the registry: one lock-free lookup per (symbol, format). */
@@ -43,16 +46,19 @@ interface SymbolState {
 
 /** What snapshots and resumes read of the published stream. */
 export interface PublishedHistory {
-  /**
-   * The processing frontier: every entry at or before it has been published (or skipped), every later one will be
-   * published as it is read. '' until the reader has set up its group.
-   */
+  /** The newest frontier over every stream: a snapshot's position. '' until the reader has set up its groups. */
   readonly position: string;
+  /**
+   * The processing frontier of `stream`: every entry at or before it has been published (or skipped), every later
+   * one will be published as it is read. '' until the reader has set up that stream's group.
+   */
+  frontier(stream: string): string;
   history(sym: string): SymbolHistory | undefined;
 }
 
 export class Fanout implements PublishedHistory {
   private readonly symbols = new Map<string, SymbolState>();
+  private readonly frontiers = new Map<string, string>();
   position = '';
   private readonly touched: SymbolState[] = [];
   private readonly frames;
@@ -87,7 +93,7 @@ export class Fanout implements PublishedHistory {
    * be older than what clients already have, and are then skipped so a client never sees a price go backwards.
    * Returns the publisher's flush: the entries may be acked once it settles.
    */
-  publishEntries(entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined {
+  publishEntries(stream: string, entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined {
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i];
       const parsed = parseEntry(id, fields);
@@ -135,7 +141,7 @@ export class Fanout implements PublishedHistory {
       // A new array, not length = 0: encoders and the publisher may keep references to the ticks they were given.
       state.batch.ticks = [];
     }
-    if (this.touched.length > 0) this.position = lastPosition(entries, this.position);
+    if (entries.length > 0) this.advance(stream, entries[entries.length - 1][0]);
     this.touched.length = 0;
     this.flushCounts(sent, oldestPublished);
     return this.publisher.flush();
@@ -163,8 +169,19 @@ export class Fanout implements PublishedHistory {
     return this.symbols.get(sym)?.history;
   }
 
-  /** The reader's group delivers only entries after `id` (its last-delivered id): the frontier starts there. */
-  startsAfter(id: string): void {
+  frontier(stream: string): string {
+    return this.frontiers.get(stream) ?? '';
+  }
+
+  /** The reader's group delivers only entries of `stream` after `id` (its last-delivered id): the frontier starts there. */
+  startsAfter(stream: string, id: string): void {
+    this.advance(stream, id);
+  }
+
+  /** Frontiers only move forward: entries of one read are in stream order, re-deliveries are older. */
+  private advance(stream: string, id: string): void {
+    const current = this.frontiers.get(stream);
+    if (current === undefined || compareStreamIds(id, current) > 0) this.frontiers.set(stream, id);
     if (this.position === '' || compareStreamIds(id, this.position) > 0) this.position = id;
   }
 
@@ -191,10 +208,4 @@ export class Fanout implements PublishedHistory {
     this.metrics.malformedEntries.inc({ kind });
     this.logBad(kind, (suppressed) => this.log.warn({ kind, id, suppressed }, 'skipping malformed stream entry'));
   }
-}
-
-/** The newer of `current` and the last entry's id (entries of one read are in stream order). */
-function lastPosition(entries: readonly RawEntry[], current: string): string {
-  const last = entries[entries.length - 1][0];
-  return current === '' || compareStreamIds(last, current) > 0 ? last : current;
 }

@@ -34,9 +34,9 @@ export interface ReaderOptions {
 
 export interface EntrySink {
   /** Publishes synchronously; a returned promise settles when the publish is complete, and only then is it acked. */
-  publishEntries(entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined;
-  /** The group will deliver only entries after `id`. */
-  startsAfter(id: string): void;
+  publishEntries(stream: string, entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined;
+  /** The group of `stream` will deliver only entries after `id`. */
+  startsAfter(stream: string, id: string): void;
 }
 
 type StreamReply = [string, RawEntry[]][] | null;
@@ -125,7 +125,7 @@ export class StreamReader {
       await this.recoverPending(stream);
       const groups = (await this.control.sendCommand(['XINFO', 'GROUPS', stream])) as unknown[][];
       const mine = groups.find((g) => g[g.indexOf('name') + 1] === this.opts.group);
-      if (mine) this.sink.startsAfter(String(mine[mine.indexOf('last-delivered-id') + 1]));
+      if (mine) this.sink.startsAfter(stream, String(mine[mine.indexOf('last-delivered-id') + 1]));
     }
   }
 
@@ -219,7 +219,7 @@ export class StreamReader {
     for (const [stream, entries] of reply) {
       this.metrics.ticksRead.labels(stream).inc(entries.length);
       this.metrics.readBatchSize.observe(entries.length);
-      const published = this.sink.publishEntries(entries, redelivered);
+      const published = this.sink.publishEntries(stream, entries, redelivered);
       const ids = entries.map((e) => e[0]);
       // Not awaited: the next read goes out while the workers publish this one; the ack waits for them.
       if (published) this.track(published.then(() => this.ack(stream, ids)));

@@ -123,6 +123,11 @@ export class GatewayServer {
     this.opts.ladder.published(topic, frame, isBinary);
   }
 
+  /** A control message for every client (each socket holds the topic from its open): one publish, fanned out by uWS. */
+  broadcast(topic: string, text: string): void {
+    this.app.publish(topic, text, false);
+  }
+
   /** Sockets with more than `limit` bytes not yet sent. O(connections): for a metrics scrape, not the hot path. */
   backpressuredSockets(limit: number): number {
     let n = 0;

@@ -22,6 +22,7 @@ import { Logger } from '../log';
 import type { CatchupAnswer, CatchupRequest, SnapshotTick } from '../ingest/catchup';
 import type { Entitlements } from './auth';
 import { Bucket, newBucket, takeToken } from './rate-limit';
+import { GAP_TOPIC } from '../protocol/gap';
 
 export type Mode = 'full' | 'conflated' | 'snapshot-only';
 
@@ -129,6 +130,8 @@ export class SessionHandler {
       ws.end(CLOSE_CODES.TOO_MANY_CONNECTIONS, 'gateway at its connection capacity; retry with backoff');
       return;
     }
+    // Loss announcements reach every connection, paused or degraded ones too: they concern every symbol it holds.
+    ws.subscribe(GAP_TOPIC);
     this.deps.metrics.connectionsOpened.inc();
     this.deps.log.debug({ session: s.id, ip: s.ip, format: s.format }, 'session opened');
   }

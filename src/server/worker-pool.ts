@@ -13,6 +13,7 @@ import { PartitionedRegistry } from '../registry/partitioned-registry';
 import { FramePublisher } from '../ingest/fanout';
 import { Catchup } from '../ingest/catchup';
 import { SharedCounterMap } from '../registry/shared-map';
+import { GAP_TOPIC, gapMessage, StreamLoss } from '../protocol/gap';
 import {
   MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
@@ -114,6 +115,11 @@ export class WorkerPool implements FramePublisher {
     this.binary = [];
     if (waiting.size === 0) return undefined;
     return new Promise((resolve) => this.pending.set(seq, { waiting, resolve }));
+  }
+
+  announceLoss(loss: StreamLoss): void {
+    const message: MainToWorker = { type: 'broadcast', topic: GAP_TOPIC, text: gapMessage(loss) };
+    for (const w of this.workers) w?.postMessage(message);
   }
 
   /** The whole process's metrics: the main thread's and every worker's, aggregated. */

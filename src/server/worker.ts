@@ -92,6 +92,8 @@ main.on('message', (m: MainToWorker) => {
       scrapes.get(m.id)?.({ contentType: m.contentType, body: m.body });
       scrapes.delete(m.id);
       return;
+    case 'broadcast':
+      return server.broadcast(m.topic, m.text);
     case 'caughtup':
       catchups.get(m.id)?.(m.answer);
       catchups.delete(m.id);

@@ -19,7 +19,7 @@ function setup(formats: readonly FormatName[] = FORMAT_NAMES) {
   const fanout = new Fanout(formats, (format, batch: TickBatch) => {
     encoded.push({ format, sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
     return `${format}:${batch.sym}:${batch.ticks.length}`;
-  }, (frame) => frame.length, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined }, createMetrics(), silent, 16);
+  }, (frame) => frame.length, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined, announceLoss: () => undefined }, createMetrics(), silent, 16);
   const subscribe = (session: number, format: FormatName, sym: string) => {
     if (!registry.session(session)) registry.openSession(session, 0, 0);
     registry.addSubscription(session, topicFor(format, sym));
@@ -36,7 +36,7 @@ describe('ingest: Fanout (the hot path)', () => {
         subscribe(s, 'json', 'A');
         subscribe(s, 'bin', 'A');
       }
-      fanout.publishEntries([entry('1-0', 'A'), entry('1-1', 'A'), entry('1-2', 'A')], false);
+      fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'A'), entry('1-2', 'A')], false);
       expect(published.map((p) => p.topic)).to.deep.equal(['json/A', 'bin/A']);
       counts.push(encoded.length);
     }
@@ -47,7 +47,7 @@ describe('ingest: Fanout (the hot path)', () => {
     const { fanout, encoded, subscribe } = setup(['json']);
     subscribe(1, 'json', 'A');
     subscribe(2, 'json', 'B');
-    fanout.publishEntries([entry('1-0', 'A'), entry('1-1', 'B'), entry('1-2', 'A'), entry('2-0', 'B')], false);
+    fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'B'), entry('1-2', 'A'), entry('2-0', 'B')], false);
     expect(encoded).to.deep.equal([
       { format: 'json', sym: 'A', ids: ['1-0', '1-2'] },
       { format: 'json', sym: 'B', ids: ['1-1', '2-0'] },
@@ -57,22 +57,22 @@ describe('ingest: Fanout (the hot path)', () => {
   it('encodes nothing for symbols or formats without subscribers', () => {
     const { fanout, encoded, subscribe } = setup();
     subscribe(1, 'bin+lz4', 'A');
-    fanout.publishEntries([entry('1-0', 'A'), entry('1-1', 'Z')], false);
+    fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'Z')], false);
     expect(encoded.map((e) => `${e.format}/${e.sym}`)).to.deep.equal(['bin+lz4/A']);
   });
 
   it('skips malformed entries and publishes the rest', () => {
     const { fanout, encoded, subscribe } = setup(['json']);
     subscribe(1, 'json', 'A');
-    fanout.publishEntries([entry('1-0', 'A', 'bad'), ['1-1', null], entry('1-2', 'A')], false);
+    fanout.publishEntries('s', [entry('1-0', 'A', 'bad'), ['1-1', null], entry('1-2', 'A')], false);
     expect(encoded).to.deep.equal([{ format: 'json', sym: 'A', ids: ['1-2'] }]);
   });
 
   it('drops re-delivered ticks at or below the newest id already published for the symbol', () => {
     const { fanout, encoded, subscribe } = setup(['json']);
     subscribe(1, 'json', 'A');
-    fanout.publishEntries([entry('5-0', 'A')], false);
-    fanout.publishEntries([entry('4-9', 'A'), entry('5-0', 'A'), entry('10-0', 'A')], true);
+    fanout.publishEntries('s', [entry('5-0', 'A')], false);
+    fanout.publishEntries('s', [entry('4-9', 'A'), entry('5-0', 'A'), entry('10-0', 'A')], true);
     expect(encoded.map((e) => e.ids)).to.deep.equal([['5-0'], ['10-0']]);
   });
 });
@@ -99,13 +99,13 @@ describe('ingest: Fanout with the real encoders', () => {
         const fanout = new Fanout(FORMAT_NAMES, (f, b, s) => {
           encodes++;
           return encodeFrame(f, b, s);
-        }, uncompressedFrameBytes, registry, { publish: () => frames++, flush: () => undefined }, createMetrics(), silent, 16);
+        }, uncompressedFrameBytes, registry, { publish: () => frames++, flush: () => undefined, announceLoss: () => undefined }, createMetrics(), silent, 16);
         for (let s = 0; s < subscribers; s++) {
           registry.openSession(s, 0, 0);
           for (const f of FORMAT_NAMES) registry.addSubscription(s, topicFor(f, 'A'));
         }
         // 100 ticks: well above both LZ4 thresholds, so both +lz4 formats compress.
-        fanout.publishEntries(Array.from({ length: 100 }, (_, i) => entry(`1-${i}`, 'A', `${100 + i}.25`)), false);
+        fanout.publishEntries('s', Array.from({ length: 100 }, (_, i) => entry(`1-${i}`, 'A', `${100 + i}.25`)), false);
         results.push({ encodes, compresses, frames });
       }
     } finally {

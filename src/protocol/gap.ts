@@ -1,0 +1,29 @@
+/**
+ * The in-band announcement of ticks lost before the gateway could read them (protocol v1):
+ *
+ *   {"type":"gap","stream":"ticks","after":"1732480000000-5","through":"1732480003000-0","reason":"trimmed"}
+ *
+ * Entries of `stream` with ids in (`after`, `through`] were removed from Redis (trimmed, deleted, or the key or the
+ * consumer group recreated) before the gateway read them. The gateway cannot know which symbols they carried, so
+ * every connection is told: a client treats each symbol it holds as having a gap there and takes a fresh snapshot.
+ * `through` is an upper bound: entries in the range that still exist are delivered as usual.
+ *
+ * Sent as a text frame on one topic every socket holds from its open, so it costs one publish per worker, never
+ * per client. Browser-safe: the SDK imports the reasons and the decoder.
+ */
+export const LOSS_REASONS = ['trimmed', 'deleted', 'stream_recreated', 'group_recreated'] as const;
+export type LossReason = (typeof LOSS_REASONS)[number];
+
+export interface StreamLoss {
+  stream: string;
+  after: string;
+  through: string;
+  reason: LossReason;
+}
+
+/** Not a valid symbol (symbols start with a letter or digit), so it can never collide with a symbol's topic. */
+export const GAP_TOPIC = '#gap';
+
+export function gapMessage(loss: StreamLoss): string {
+  return JSON.stringify({ type: 'gap', stream: loss.stream, after: loss.after, through: loss.through, reason: loss.reason });
+}
