@@ -21,6 +21,7 @@
  * can no longer replay are reported as `resumeUnavailable` and come back as a snapshot.
  */
 import { shouldReconnect } from '../protocol/codes';
+import { decodeGapMessage, StreamLoss } from '../protocol/gap';
 import { decodeFrame } from '../wire/frame';
 import { Compression } from '../wire/formats';
 import { DEFAULT_MAX_RAW_LENGTH } from '../wire/lz4-block';
@@ -63,11 +64,17 @@ export interface SubscribeOptions {
   snapshot?: boolean;
 }
 
-/** Ticks of `sym` were missed: the frame's `prev` (`got`; undefined if the frame had none) is not the held `expected`. */
+/**
+ * Ticks of `sym` may have been missed. Either a frame's `prev` (`got`; undefined if the frame had none) is not the
+ * held id `expected`, or the gateway announced entries lost before it could read them (`loss`; `expected` is then
+ * the held id, undefined if none yet): the client asks for a fresh snapshot of every symbol it holds, emitted as
+ * `snapshot`.
+ */
 export interface GapEvent {
   sym: string;
-  expected: string;
+  expected: string | undefined;
   got: string | undefined;
+  loss?: StreamLoss;
 }
 
 export interface ClientEvents {
@@ -97,7 +104,7 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-type Op = 'subscribe' | 'unsubscribe' | 'ping' | 'pause' | 'resume';
+type Op = 'subscribe' | 'unsubscribe' | 'snapshot' | 'ping' | 'pause' | 'resume';
 
 interface PendingRequest {
   op: Op;
@@ -349,6 +356,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (msg.type === 'ticks') return this.emitFrame(data);
     if (msg.type === 'snapshot') return this.applySnapshot(msg);
     if (msg.type === 'mode') return this.applyMode(msg);
+    if (msg.type === 'gap') return this.applyLoss(msg as Record<string, unknown>);
     if (msg.type === 'error' && msg.code === 'RESUME_UNAVAILABLE') return this.resumeUnavailable(msg.symbols);
     const request = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
     if (msg.type === 'error') {
@@ -426,6 +434,22 @@ export class TickgateClient extends Emitter<ClientEvents> {
     }
     this.currentMode = change.mode;
     this.emit('mode', change);
+  }
+
+  /**
+   * Entries were lost before the gateway read them; it cannot say which symbols they carried, so every held symbol
+   * may have a gap. Each is reported, and one snapshot request refreshes them all (a paused connection gets its
+   * snapshot on resume; a closed one resumes with `since` and is told again if the loss is still in its range).
+   */
+  private applyLoss(msg: Record<string, unknown>): void {
+    const loss = decodeGapMessage(msg);
+    if (loss === undefined) {
+      this.emit('error', new TickgateError('BAD_MESSAGE', 'server sent a malformed gap message'));
+      return;
+    }
+    const symbols = [...this.wanted];
+    for (const sym of symbols) this.emit('gap', { sym, expected: this.lastIds.get(sym), got: undefined, loss });
+    if (symbols.length > 0 && this.isOpen && !this.pausedByApp) this.send({ op: 'snapshot', symbols }, [], []);
   }
 
   /** The request goes on: the server sends a snapshot of these symbols, which restarts their chains. */

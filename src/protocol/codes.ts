@@ -12,7 +12,7 @@
 
 export const ERROR_CODES = {
   BAD_REQUEST: 'the request is not a JSON object of the protocol, or a field has the wrong type',
-  UNKNOWN_OP: 'the op is not one of subscribe, unsubscribe, ping, subscriptions, pause, resume',
+  UNKNOWN_OP: 'the op is not one of subscribe, unsubscribe, snapshot, ping, subscriptions, pause, resume',
   INVALID_SYMBOL: 'a symbol is not 1–32 characters of letters, digits and . _ - : / starting with a letter or digit',
   TOO_MANY_SYMBOLS: 'the request or the connection would exceed the per-connection symbol limit',
   RATE_LIMITED: 'too many requests per second on this connection; the request was not processed',

@@ -27,3 +27,11 @@ export const GAP_TOPIC = '#gap';
 export function gapMessage(loss: StreamLoss): string {
   return JSON.stringify({ type: 'gap', stream: loss.stream, after: loss.after, through: loss.through, reason: loss.reason });
 }
+
+/** The SDK's reading of a gap message (already parsed from JSON); undefined when it is not a well-formed one. */
+export function decodeGapMessage(o: Record<string, unknown>): StreamLoss | undefined {
+  const { stream, after, through, reason } = o;
+  if (o.type !== 'gap' || typeof stream !== 'string' || typeof after !== 'string' || typeof through !== 'string') return undefined;
+  if (!(LOSS_REASONS as readonly unknown[]).includes(reason)) return undefined;
+  return { stream, after, through, reason: reason as LossReason };
+}

@@ -20,6 +20,8 @@ export interface SubscribeRequest {
 export type Request =
   | SubscribeRequest
   | { op: 'unsubscribe'; id: RequestId; symbols: string[] }
+  /** A fresh snapshot of symbols the connection already holds (after a gap announcement, src/protocol/gap.ts). */
+  | { op: 'snapshot'; id: RequestId; symbols: string[] }
   | { op: 'ping' | 'subscriptions' | 'pause' | 'resume'; id: RequestId };
 
 export class RequestError extends Error {
@@ -90,7 +92,8 @@ export function parseRequest(text: string, maxSymbols: number): Request {
       return { op: 'subscribe', id, symbols, snapshot: o.snapshot === true, since: parseSince(o.since, symbols, id) };
     }
     case 'unsubscribe':
-      return { op: 'unsubscribe', id, symbols: parseSymbols(o.symbols, id, maxSymbols) };
+    case 'snapshot':
+      return { op: o.op, id, symbols: parseSymbols(o.symbols, id, maxSymbols) };
     case 'ping':
     case 'subscriptions':
     case 'pause':

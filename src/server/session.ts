@@ -193,6 +193,8 @@ export class SessionHandler {
         return this.subscribe(ws, s, req);
       case 'unsubscribe':
         return this.unsubscribe(ws, s, req.id, req.symbols);
+      case 'snapshot':
+        return this.snapshot(ws, s, req.id, req.symbols);
       case 'ping':
         return this.ack(ws, req.id, 'ping', { time: Date.now() });
       case 'subscriptions':
@@ -288,6 +290,32 @@ export class SessionHandler {
       }
       this.drain(ws, s);
     });
+  }
+
+  /**
+   * A fresh snapshot of the requested symbols the connection holds (others are ignored: an unsubscribe may have
+   * crossed the request). They are live already, so nothing is counted or subscribed; the snapshot is built at the
+   * frontier after every frame already handed to this worker, so it never moves a client backwards. While paused
+   * there is nothing to refresh: resume starts with a snapshot anyway.
+   */
+  private snapshot(ws: Socket, s: SessionData, id: RequestId, symbols: string[]): void {
+    const held = s.paused ? [] : symbols.filter((sym) => s.symbols.has(sym));
+    if (held.length === 0) return this.ack(ws, id, 'snapshot', { symbols });
+    s.busy = true;
+    this.deps.catchup({ format: s.format, snapshot: held, since: {} })
+      .catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
+        s.busy = false;
+        if (s.closed) return;
+        if (answer.failed !== undefined) {
+          this.reject(ws, new RequestError('INTERNAL', 'snapshot failed: the gateway cannot reach Redis; retry later', id));
+        } else {
+          ws.cork(() => {
+            if (answer.snapshot) ws.send(snapshotMessage(id, answer.snapshot.position, answer.snapshot.ticks), false);
+            this.ack(ws, id, 'snapshot', { symbols });
+          });
+        }
+        this.drain(ws, s);
+      });
   }
 
   private unsubscribe(ws: Socket, s: SessionData, id: RequestId, symbols: string[]): void {

@@ -157,6 +157,29 @@ describe('guarantees: snapshot, resume, pause, slow consumers', function () {
     expect(c.order.indexOf('snapshot')).to.be.lessThan(c.order.indexOf('ack'));
   });
 
+  it('answers a snapshot request with the latest tick of each held symbol only, after the live ticks it already sent', async () => {
+    const g = await gateway();
+    const c = await client(g);
+    await c.request({ op: 'subscribe', symbols: ['H1', 'H2'] });
+    const ids = await xaddTicks(producer, 'ticks', ['H1', 'H2'], 10);
+    await waitUntil('live', () => c.tickCount() === 10);
+    const ack = await c.request({ op: 'snapshot', symbols: ['H1', 'H2', 'NOT-HELD'] });
+    expect(ack).to.include({ type: 'ack', op: 'snapshot' });
+    expect(ack.symbols).to.deep.equal(['H1', 'H2', 'NOT-HELD']);
+    const snap = c.replies.find((r) => r.type === 'snapshot') as SnapshotMessage;
+    expect(snap.ticks.map((t) => [t.sym, t.id])).to.deep.equal([['H1', ids[8]], ['H2', ids[9]]]);
+    expect(c.order.indexOf('snapshot')).to.be.greaterThan(c.order.lastIndexOf('ticks:H2'));
+    // Nothing was counted twice or subscribed again: live ticks go on, once each.
+    const after = await xaddTicks(producer, 'ticks', ['H1'], 3, 10);
+    await waitUntil('live again', () => c.tickCount() === 13);
+    expect(c.idsOf('H1').slice(5)).to.deep.equal(after);
+    const paused = await client(g);
+    await paused.request({ op: 'subscribe', symbols: ['H1'] });
+    await paused.request({ op: 'pause' });
+    expect(await paused.request({ op: 'snapshot', symbols: ['H1'] })).to.include({ type: 'ack', op: 'snapshot' });
+    expect(paused.replies.filter((r) => r.type === 'snapshot')).to.deep.equal([]);
+  });
+
   it('sends nothing while paused, then on resume a fresh snapshot and live ticks again', async () => {
     const g = await gateway();
     const c = await client(g);

@@ -110,6 +110,45 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
     });
   }
 
+  it('on a gap announcement reports every held symbol, asks for one snapshot of them and applies it', async () => {
+    client = connect(gateway.url);
+    await client.subscribe(['A', 'B', 'C']);
+    await deliver(client, frame('json', 'A', ['10-0']), frame('json', 'B', ['11-0']));
+    const log = record(client);
+    const loss = { stream: 'ticks', after: '11-0', through: '20-5', reason: 'trimmed' };
+    gateway.onRequest = (r, ws) => {
+      if (r.op !== 'snapshot') return ack(r, ws, 0);
+      ws.send(snapshotText(r.id, '30-0', [['A', '25-0'], ['B', '11-0'], ['C', '29-0']]));
+      ack(r, ws, 0);
+    };
+    const snapshot = next(client, 'snapshot');
+    gateway.last.send(JSON.stringify({ type: 'gap', ...loss }));
+    await snapshot;
+    expect(gateway.requests.map((r) => r.body).filter((b) => b.op === 'snapshot')).to.deep.equal([
+      { op: 'snapshot', id: gateway.requests[gateway.requests.length - 1].body.id, symbols: ['A', 'B', 'C'] },
+    ]);
+    expect(log.filter((e) => e[0] === 'gap')).to.deep.equal([
+      ['gap', { sym: 'A', expected: '10-0', got: undefined, loss }],
+      ['gap', { sym: 'B', expected: '11-0', got: undefined, loss }],
+      ['gap', { sym: 'C', expected: undefined, got: undefined, loss }],
+    ]);
+    expect([client.lastId('A'), client.lastId('B'), client.lastId('C')]).to.deep.equal(['25-0', '11-0', '29-0']);
+    // The chain continues from the snapshot: the next live frame of A is no gap.
+    const after = record(client);
+    await deliver(client, frame('json', 'A', ['31-0'], '25-0'));
+    expect(after.filter((e) => e[0] === 'gap')).to.deep.equal([]);
+  });
+
+  it('reports a malformed gap announcement as an error and asks for nothing', async () => {
+    client = connect(gateway.url);
+    await client.subscribe(['A']);
+    const error = next(client, 'error');
+    gateway.last.send(JSON.stringify({ type: 'gap', stream: 'ticks', after: '1-0', through: '2-0', reason: 'gremlins' }));
+    const [err] = await error;
+    expect(err).to.have.property('code', 'BAD_MESSAGE');
+    expect(gateway.requests.filter((r) => r.body.op === 'snapshot')).to.deep.equal([]);
+  });
+
   it('accepts conflated frames without a gap and continues the chain from their tick', async () => {
     client = connect(gateway.url, { format: 'binary' });
     await client.subscribe(['A']);

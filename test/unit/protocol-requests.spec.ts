@@ -16,6 +16,7 @@ describe('protocol: parseRequest', () => {
   it('parses each op, keeping the id and de-duplicating symbols', () => {
     expect(parseRequest('{"op":"subscribe","id":1,"symbols":["A","B","A"]}', 10)).to.deep.equal({ op: 'subscribe', id: 1, symbols: ['A', 'B'], snapshot: false, since: {} });
     expect(parseRequest('{"op":"unsubscribe","symbols":["A"]}', 10)).to.deep.equal({ op: 'unsubscribe', id: null, symbols: ['A'] });
+    expect(parseRequest('{"op":"snapshot","id":3,"symbols":["A","A"]}', 10)).to.deep.equal({ op: 'snapshot', id: 3, symbols: ['A'] });
     expect(parseRequest('{"op":"ping","id":"x"}', 10)).to.deep.equal({ op: 'ping', id: 'x' });
     expect(parseRequest('{"op":"subscriptions","id":2}', 10)).to.deep.equal({ op: 'subscriptions', id: 2 });
   });
@@ -34,6 +35,7 @@ describe('protocol: parseRequest', () => {
       ['{"op":"subscribe","symbols":["-A"]}', 'INVALID_SYMBOL', /invalid symbol "-A"/],
       ['{"op":"subscribe","symbols":["' + 'A'.repeat(33) + '"]}', 'INVALID_SYMBOL', /invalid symbol/],
       ['{"op":"ping","id":{}}', 'BAD_REQUEST', /"id" must be/],
+      ['{"op":"snapshot"}', 'BAD_REQUEST', /"symbols" is required/],
     ];
     for (const [text, code, message] of cases) {
       const err = errorOf(text);
