@@ -20,7 +20,7 @@
  * resubscription carries `since` (the held ids), so the server replays what the client missed; symbols the server
  * can no longer replay are reported as `resumeUnavailable` and come back as a snapshot.
  */
-import { shouldReconnect } from '../protocol/codes';
+import { CLOSE_CODES, isTransientError, shouldReconnect } from '../protocol/codes';
 import { decodeGapMessage, StreamLoss } from '../protocol/gap';
 import { decodeFrame } from '../wire/frame';
 import { Compression } from '../wire/formats';
@@ -111,6 +111,8 @@ interface PendingRequest {
   waiters: Waiter[];
   /** Symbols this subscribe added to the wanted set: dropped again if the server refuses the request. */
   added: string[];
+  /** The subscribe sent on a new connection to restore the wanted set. */
+  restoring: boolean;
 }
 
 interface RequestBody {
@@ -264,9 +266,9 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 
   /** Sends a request whose ack or error settles `waiters`. Key order as in the protocol: op, id, then the rest. */
-  private send(body: RequestBody, waiters: Waiter[], added: string[]): void {
+  private send(body: RequestBody, waiters: Waiter[], added: string[], restoring = false): void {
     const id = this.nextId++;
-    this.pending.set(id, { op: body.op, waiters, added });
+    this.pending.set(id, { op: body.op, waiters, added, restoring });
     const { op, ...rest } = body;
     this.socket!.send(JSON.stringify({ op, id, ...rest }));
   }
@@ -297,7 +299,6 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 
   private handleOpen(): void {
-    this.attempt = 0;
     this.currentMode = 'full';
     const reconnected = this.everOpened;
     this.everOpened = true;
@@ -323,8 +324,10 @@ export class TickgateClient extends Emitter<ClientEvents> {
       const body: RequestBody = { op: 'subscribe', symbols };
       if (fresh && (reconnected || snapshotAsked)) body.snapshot = true;
       if (resuming) body.since = since;
-      this.send(body, waiters, []);
+      // The backoff restarts only once the wanted set is restored (see the error path in handleMessage).
+      this.send(body, waiters, [], true);
     } else {
+      this.attempt = 0;
       this.settle(waiters); // unsubscribed again before the connection opened
     }
     const pauseWaiters = this.pauseWaitingForOpen;
@@ -362,6 +365,13 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (msg.type === 'error') {
       const err = new TickgateError(String(msg.code ?? 'UNKNOWN'), String(msg.message ?? 'request failed'));
       if (!request) return this.emit('error', err);
+      if (request.restoring && isTransientError(err.code)) {
+        // A connection that cannot restore its symbols would stay open and silent: start over with backoff. The
+        // request stays pending, so the close hands its waiters to the next connection's resubscription.
+        this.emit('error', err);
+        this.socket?.close(CLOSE_CODES.INTERNAL_ERROR, 'resubscription failed; reconnecting');
+        return;
+      }
       this.pending.delete(msg.id as number);
       for (const s of request.added) this.wanted.delete(s);
       if (request.op === 'pause') this.pausedByApp = false;
@@ -370,6 +380,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
       if (request.waiters.length === 0) this.emit('error', err);
     } else if (request) {
       this.pending.delete(msg.id as number);
+      if (request.restoring) this.attempt = 0;
       for (const w of request.waiters) w.resolve();
     }
   }

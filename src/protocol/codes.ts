@@ -43,6 +43,14 @@ export const CLOSE_CODES = {
 } as const;
 export type CloseCodeName = keyof typeof CLOSE_CODES;
 
+/**
+ * Request errors that say "not now" rather than "never": the same request may succeed after a backoff. The SDK
+ * reconnects (and so resubscribes) when the resubscription it sends on a new connection fails with one of these.
+ */
+export function isTransientError(code: string): boolean {
+  return code === 'INTERNAL' || code === 'CAPACITY_EXCEEDED' || code === 'RATE_LIMITED';
+}
+
 /** Whether a client should reconnect after the server closed with `code`. One rule, used by the SDK. */
 export function shouldReconnect(code: number): boolean {
   if (code >= 4500 && code <= 4999) return false;

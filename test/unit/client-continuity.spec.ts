@@ -235,6 +235,31 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
     expect(resub.body).to.deep.equal({ op: 'subscribe', id: resub.body.id, symbols: ['A'], since: { A: '5-0' } });
   });
 
+  it('when the resubscription on a new connection fails with a transient error, reconnects and restores it; a permanent one stops there', async () => {
+    client = connect(gateway.url, { reconnect: FAST_RECONNECT });
+    await client.subscribe(['A']);
+    await deliver(client, frame('json', 'A', ['5-0']));
+    gateway.onRequest = (r, ws, conn) => {
+      if (conn === 1) ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'INTERNAL', message: 'reader not ready' }));
+      else if (conn === 3) ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'FORBIDDEN', message: 'not entitled' }));
+      else ack(r, ws, conn);
+    };
+    const errors: string[] = [];
+    client.on('error', (e) => errors.push((e as { code?: string }).code ?? e.message));
+    gateway.last.close(1001);
+    await gateway.until(() => gateway.requests.some((r) => r.connection === 2));
+    const restored = gateway.requests.find((r) => r.connection === 2)!;
+    expect(restored.body).to.deep.equal({ op: 'subscribe', id: restored.body.id, symbols: ['A'], since: { A: '5-0' } });
+    expect(errors).to.deep.equal(['INTERNAL']);
+    await deliver(client, frame('json', 'A', ['6-0'], '5-0'));
+    expect(client.lastId('A')).to.equal('6-0');
+    gateway.last.close(1001);
+    await gateway.until(() => gateway.requests.some((r) => r.connection === 3));
+    await new Promise((r) => setTimeout(r, 200)); // FAST_RECONNECT would have reconnected by now
+    expect(gateway.sockets).to.have.length(4);
+    expect(errors).to.deep.equal(['INTERNAL', 'FORBIDDEN']);
+  });
+
   it('on RESUME_UNAVAILABLE emits resumeUnavailable, applies the snapshot that follows and continues without a gap', async () => {
     client = connect(gateway.url, { reconnect: FAST_RECONNECT });
     await client.subscribe(['A', 'B', 'C']);
