@@ -4,7 +4,8 @@
  *
  * Encoding builds the string by hand instead of JSON.stringify: every known field was validated at ingest (ids,
  * decimals and symbols contain no character JSON must escape), so the only escaping left is for pass-through
- * `extra` fields. This runs once per (symbol, batch), never per client.
+ * `extra` fields, appended after the known keys: ingest refuses any extra named like a key the frame owns
+ * (RESERVED_KEYS), so none can duplicate one. This runs once per (symbol, batch), never per client.
  *
  * Browser-safe: the SDK uses decodeJsonFrame.
  */

@@ -93,11 +93,11 @@ export function isValidStreamId(value: unknown): value is string {
 }
 
 /** The keys a data frame owns (json.ts). */
-export const FRAME_KEYS = ['type', 'sym', 'sent', 'prev', 'kind', 'ticks'] as const;
+const FRAME_KEYS = ['type', 'sym', 'sent', 'prev', 'kind', 'ticks'] as const;
 /** The keys a tick owns: its identity and the fields tickgate knows. */
-export const TICK_KEYS = ['id', 'ts', 'px', 'sz', 'bid', 'ask', 'bsz', 'asz', 'side'] as const;
+const TICK_KEYS = ['id', 'ts', 'px', 'sz', 'bid', 'ask', 'bsz', 'asz', 'side'] as const;
 /** Keys of the other server messages that carry ticks or stream positions (snapshot, gap: src/protocol/gap.ts). */
-export const MESSAGE_KEYS = ['position', 'stream', 'after', 'through', 'reason'] as const;
+const MESSAGE_KEYS = ['position', 'stream', 'after', 'through', 'reason'] as const;
 
 /**
  * Names a pass-through (`extra`) field can never have, so that no producer field can change what a client reads as
