@@ -62,7 +62,7 @@ export function decodeSnapshotFrame(input: string | object): SnapshotFrame {
   const ticks = o.ticks.map((raw: unknown): SnapshotTick => {
     const sym = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).sym : undefined;
     if (!isValidSymbol(sym)) throw bad('snapshot tick without a valid sym');
-    const tick = decodeJsonTick(raw, 'sym');
+    const tick = decodeJsonTick(raw);
     return { sym, ...tick };
   });
   const frame: SnapshotFrame = { position: o.position, ticks };

@@ -3,7 +3,7 @@
  * every invalid one becomes a typed RequestError that names the problem precisely.
  */
 import { ErrorCode } from './codes';
-import { isValidStreamId, isValidSymbol, SYMBOL_MAX_LENGTH } from '../wire/tick';
+import { isStreamIdSyntax, isValidStreamId, isValidSymbol, SYMBOL_MAX_LENGTH } from '../wire/tick';
 
 export type RequestId = number | string | null;
 
@@ -66,7 +66,8 @@ function parseSince(value: unknown, symbols: string[], id: RequestId): Record<st
   const since: Record<string, string> = {};
   for (const [sym, pos] of Object.entries(value)) {
     if (!symbols.includes(sym)) throw new RequestError('BAD_REQUEST', `"since" names ${JSON.stringify(sym.slice(0, 40))}, which is not in "symbols"`, id);
-    if (!isValidStreamId(pos)) throw new RequestError('BAD_REQUEST', `"since" position for ${sym} must be a stream id like "1732480000000-5"`, id);
+    if (!isStreamIdSyntax(pos)) throw new RequestError('BAD_REQUEST', `"since" position for ${sym} must be a stream id like "1732480000000-5"`, id);
+    if (!isValidStreamId(pos)) throw new RequestError('BAD_REQUEST', `"since" position for ${sym} has a part above 2^64-1, beyond any stream id`, id);
     since[sym] = pos;
   }
   return since;

@@ -8,14 +8,16 @@
  * Prices and sizes are exact: (mantissa, scale) integers, delta-coded against the same field of the previous tick
  * when that is shorter, or their literal characters when no exact integer form exists (see decimal.ts).
  * `extra` fields are not carried: the binary format is for the fields tickgate knows.
+ * Ids are carried exactly over Redis's whole range (two u64 parts): ordinary ids take the Number path; a part above
+ * 2^53-1 switches that id's arithmetic to BigInt (U64, bytes.ts), with the same bytes.
  *
  * Browser-safe: the SDK decodes with this module.
  */
-import { ByteReader, ByteWriter, zigzagSize } from './bytes';
+import { ByteReader, ByteWriter, MAX_VARINT_BYTES, U64, U64_MAX, zigzagSize } from './bytes';
 import { DecimalParts, formatDecimal, MAX_DECIMAL_LENGTH, parseDecimal, ParseResult } from './decimal';
 import { WireEncodeError } from './encode-error';
 import { FrameDecodeError } from './errors';
-import { DataFrame, FrameKind, isValidDecimal, isValidSymbol, Side, Tick, TickBatch } from './tick';
+import { DataFrame, FrameKind, isValidDecimal, isValidSymbol, Side, STREAM_ID_PART_MAX, Tick, TickBatch } from './tick';
 
 // Tick head byte: bits 0-1 id mode, 2-3 px mode, 4-5 sz mode, 6-7 shape.
 const ID_NEXT_SEQ = 0; // same ms as the previous tick, seq + 1: no bytes
@@ -41,8 +43,8 @@ const OPTIONAL_KEYS = ['bid', 'ask', 'bsz', 'asz'] as const;
 const MAX_SCALE = 18;
 /** Head + ts + px + sz, one byte each: lets the decoder reject an absurd tick count before looping. */
 const MIN_TICK_BYTES = 4;
-/** Worst case of one tick (six literal decimals, full ids): reserved once per tick so writes skip bounds checks. */
-const MAX_TICK_BYTES = 3 + 9 + 8 + 9 + 6 * (1 + MAX_DECIMAL_LENGTH);
+/** Worst case of one tick (six literal decimals, u64 ids): reserved once per tick so writes skip bounds checks. */
+const MAX_TICK_BYTES = 3 + 3 * MAX_VARINT_BYTES + 6 * (1 + MAX_DECIMAL_LENGTH);
 
 /** Delta state of one decimal field (px, sz, bid, ask, bsz, asz) through a batch; the encoder's plan for the current tick. */
 class FieldState {
@@ -130,8 +132,11 @@ function resetFields(): void {
   for (const f of fields) f.reset();
 }
 
-/** One half of a stream id as a safe integer: canonical digits only, since a re-formatted id must equal the original. */
-function parseIdPart(id: string, start: number, end: number): number {
+/**
+ * One half of a stream id: a number while it is at most 2^53-1, else an exact BigInt (up to 2^64-1). Canonical digits
+ * only, since a re-formatted id must equal the original.
+ */
+function parseIdPart(id: string, start: number, end: number): U64 {
   const len = end - start;
   if (len === 0 || (len > 1 && id.charCodeAt(start) === 48)) throw invalidId(id);
   let v = 0;
@@ -140,8 +145,42 @@ function parseIdPart(id: string, start: number, end: number): number {
     if (c < 0 || c > 9) throw invalidId(id);
     v = v * 10 + c;
   }
-  if (!Number.isSafeInteger(v)) throw new WireEncodeError('ID_OUT_OF_RANGE', `stream id ${id} has a part above 2^53-1`);
-  return v;
+  // Exact when it passes: a sum that exceeds 2^53-1 cannot round back below 2^53.
+  if (v <= Number.MAX_SAFE_INTEGER) return v;
+  const big = len <= STREAM_ID_PART_MAX.length ? BigInt(id.slice(start, end)) : undefined;
+  if (big === undefined || big > U64_MAX) throw new WireEncodeError('ID_OUT_OF_RANGE', `stream id ${id} has a part above 2^64-1`);
+  return big;
+}
+
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** a − b, exact: plain subtraction of two numbers (safe integers of one sign: the difference is safe), else BigInt. */
+function minus(a: U64, b: U64): U64 {
+  return typeof a === 'number' && typeof b === 'number' ? a - b : BigInt(a) - BigInt(b);
+}
+
+/** a + b, exact, as a U64 (a number whenever the sum is a safe integer). */
+function plus(a: U64, b: U64): U64 {
+  if (typeof a === 'number' && typeof b === 'number') {
+    const sum = a + b;
+    if (Number.isSafeInteger(sum)) return sum;
+  }
+  const sum = BigInt(a) + BigInt(b);
+  return sum >= -MAX_SAFE_BIG && sum <= MAX_SAFE_BIG ? Number(sum) : sum;
+}
+
+/** Id mode of (ms, seq) after (prevMs, prevSeq); numbers compare directly, a BigInt part compares as BigInt. */
+function idModeOf(ms: U64, seq: U64, prevMs: U64, prevSeq: U64): number {
+  if (typeof ms === 'number' && typeof seq === 'number' && typeof prevMs === 'number' && typeof prevSeq === 'number') {
+    return ms === prevMs && seq === prevSeq + 1 ? ID_NEXT_SEQ : seq === 0 && ms > prevMs ? ID_NEXT_MS : ID_FULL;
+  }
+  const m = BigInt(ms);
+  const pm = BigInt(prevMs);
+  return m === pm && BigInt(seq) === BigInt(prevSeq) + 1n ? ID_NEXT_SEQ : seq === 0 && m > pm ? ID_NEXT_MS : ID_FULL;
+}
+
+function inU64(v: U64): boolean {
+  return typeof v === 'number' ? v >= 0 : v >= 0n && v <= U64_MAX;
 }
 
 function invalidId(id: string): WireEncodeError {
@@ -156,7 +195,7 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
   const { sym, ticks, prev } = batch;
   if (!isValidSymbol(sym)) throw new WireEncodeError('INVALID_SYMBOL', `invalid symbol ${JSON.stringify(sym)}`);
   if (!Number.isSafeInteger(sent) || sent < 0) throw new WireEncodeError('INVALID_SENT', `send time ${sent} is not a safe integer`);
-  w.ensure(1 + sym.length + 9 + 1 + 9 + 9 + 9);
+  w.ensure(1 + sym.length + 1 + 4 * MAX_VARINT_BYTES); // sent, prev ms, prev seq, tick count
   w.u8(sym.length);
   w.ascii(sym);
   w.uvarint(sent);
@@ -166,16 +205,16 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
     const prevMs = parseIdPart(prev, 0, dash);
     const prevSeq = parseIdPart(prev, dash + 1, prev.length);
     w.u8(1);
-    w.zigzag(prevMs - sent); // exact: both are in [0, 2^53-1]
-    w.uvarint(prevSeq);
+    w.zigzag64(minus(prevMs, sent));
+    w.uvarint64(prevSeq);
   } else {
     w.u8(0);
   }
   w.uvarint(ticks.length);
 
   resetFields();
-  let prevMs = sent;
-  let prevSeq = 0;
+  let prevMs: U64 = sent;
+  let prevSeq: U64 = 0;
   let prevShape = -1; // opt byte << 8 | modes byte of the previous tick, -1 before one with optional fields
   for (let i = 0; i < ticks.length; i++) {
     const t = ticks[i];
@@ -185,11 +224,9 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
     const ms = parseIdPart(id, 0, dash);
     const seq = parseIdPart(id, dash + 1, id.length);
     const ts = t.ts;
-    if (!Number.isSafeInteger(ts) || !Number.isSafeInteger(ts - ms)) {
-      throw new WireEncodeError('INVALID_TS', `ts ${ts} is not a safe integer near its id's ms`);
-    }
+    if (!Number.isSafeInteger(ts) || ts < 0) throw new WireEncodeError('INVALID_TS', `ts ${ts} is not an integer in 0..2^53-1`);
 
-    const idMode = ms === prevMs && seq === prevSeq + 1 ? ID_NEXT_SEQ : seq === 0 && ms > prevMs ? ID_NEXT_MS : ID_FULL;
+    const idMode = idModeOf(ms, seq, prevMs, prevSeq);
     const pxMode = px.plan(t.px, 'px');
     const szMode = sz.plan(t.sz, 'sz');
     let opt = 0;
@@ -208,16 +245,16 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
     w.ensure(MAX_TICK_BYTES);
     w.u8(idMode | (pxMode << 2) | (szMode << 4) | (shape << 6));
     if (idMode === ID_NEXT_MS) {
-      w.uvarint(ms - prevMs);
+      w.uvarint64(minus(ms, prevMs));
     } else if (idMode === ID_FULL) {
-      w.zigzag(ms - prevMs);
-      w.uvarint(seq);
+      w.zigzag64(minus(ms, prevMs));
+      w.uvarint64(seq);
     }
     if (shape === SHAPE_NEW) {
       w.u8(opt);
       if (opt & OPT_DECIMALS) w.u8(modes);
     }
-    w.zigzag(ts - ms);
+    w.zigzag64(minus(ts, ms));
     px.write(w);
     sz.write(w);
     for (let k = 0; k < 4; k++) if (opt & (1 << k)) fields[2 + k].write(w);
@@ -239,9 +276,9 @@ export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.leng
   const hasPrev = r.u8();
   let prev = '';
   if (hasPrev === 1) {
-    const prevMs = sent + r.zigzag();
-    const prevSeq = r.uvarint();
-    if (!Number.isSafeInteger(prevMs) || prevMs < 0) throw new FrameDecodeError('BAD_VALUE', 'prev id out of range');
+    const prevMs = plus(sent, r.zigzag64());
+    const prevSeq = r.uvarint64();
+    if (!inU64(prevMs)) throw new FrameDecodeError('BAD_VALUE', 'prev id out of range');
     prev = prevMs + '-' + prevSeq;
   } else if (hasPrev !== 0) {
     throw new FrameDecodeError('BAD_VALUE', 'invalid prev presence byte');
@@ -251,25 +288,25 @@ export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.leng
 
   resetFields();
   const ticks: Tick[] = [];
-  let ms = sent;
-  let seq = 0;
+  let ms: U64 = sent;
+  let seq: U64 = 0;
   let opt = 0;
   let modes = 0;
   for (let i = 0; i < count; i++) {
     const head = r.u8();
     const idMode = head & 3;
     if (idMode === ID_NEXT_SEQ) {
-      seq += 1;
+      seq = plus(seq, 1);
     } else if (idMode === ID_NEXT_MS) {
-      ms += r.uvarint();
+      ms = plus(ms, r.uvarint64());
       seq = 0;
     } else if (idMode === ID_FULL) {
-      ms += r.zigzag();
-      seq = r.uvarint();
+      ms = plus(ms, r.zigzag64());
+      seq = r.uvarint64();
     } else {
       throw new FrameDecodeError('BAD_VALUE', 'reserved id mode');
     }
-    if (!Number.isSafeInteger(ms) || ms < 0 || !Number.isSafeInteger(seq)) throw new FrameDecodeError('BAD_VALUE', 'id out of range');
+    if (!inU64(ms) || !inU64(seq)) throw new FrameDecodeError('BAD_VALUE', 'id out of range');
 
     const shape = head >>> 6;
     if (shape === SHAPE_NONE) {
@@ -288,8 +325,8 @@ export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.leng
       throw new FrameDecodeError('BAD_VALUE', 'invalid tick shape');
     }
 
-    const ts = ms + r.zigzag();
-    if (!Number.isSafeInteger(ts)) throw new FrameDecodeError('BAD_VALUE', 'ts out of range');
+    const ts = plus(ms, r.zigzag64());
+    if (typeof ts !== 'number' || ts < 0) throw new FrameDecodeError('BAD_VALUE', 'ts out of range');
     const tick: Tick = {
       id: ms + '-' + seq,
       ts,

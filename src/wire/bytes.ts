@@ -1,5 +1,9 @@
 /**
- * Byte-level primitives of the binary format: LEB128 varints, zigzag for signed values, exact up to 2^53-1.
+ * Byte-level primitives of the binary format: LEB128 varints, zigzag for signed values.
+ *
+ * Values are JavaScript numbers, exact up to 2^53-1, on every ordinary path. Stream id parts are unsigned 64-bit
+ * (Redis), so the id fields also take a `U64`: a number while the value is at most 2^53-1 (every real-world id),
+ * an exact BigInt beyond. Only those rare values cost a BigInt.
  *
  * JavaScript bit operators truncate to 32 bits, so values above 2^31 take a division path; zigzag is written as
  * (low 6 bits, sign) then the rest, which yields the standard zigzag LEB128 bytes without ever computing 2|v|+1
@@ -8,6 +12,17 @@
  * Browser-safe: the decoder half runs in the SDK.
  */
 import { FrameDecodeError } from './errors';
+
+/**
+ * An integer that may exceed 2^53-1: a number when |value| ≤ 2^53-1, else a BigInt. Decoders keep to this rule, so
+ * equal values always have the same type.
+ */
+export type U64 = number | bigint;
+
+/** 2^64-1, the largest stream id part. */
+export const U64_MAX = 0xffffffffffffffffn;
+/** 70 bits: enough for a zigzag of the difference of two u64 values (65 bits). */
+export const MAX_VARINT_BYTES = 10;
 
 const TWO_POW_31 = 0x80000000;
 
@@ -71,6 +86,35 @@ export class ByteWriter {
     this.uvarint(rest);
   }
 
+  /** `v` is non-negative; a number is a safe integer. Same bytes as uvarint for the values both can take. */
+  uvarint64(v: U64): void {
+    if (typeof v === 'number') {
+      this.uvarint(v);
+      return;
+    }
+    const buf = this.buf;
+    let p = this.pos;
+    while (v >= 0x80n) {
+      buf[p++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    buf[p++] = Number(v);
+    this.pos = p;
+  }
+
+  /** `v` is at most 2^64-1 in magnitude; a number is a safe integer. Same bytes as zigzag for the values both can take. */
+  zigzag64(v: U64): void {
+    if (typeof v === 'number') {
+      this.zigzag(v);
+      return;
+    }
+    const sign = v < 0n ? 1 : 0;
+    const m = sign ? -v - 1n : v;
+    const rest = m >> 6n;
+    this.buf[this.pos++] = (Number(m & 0x3fn) << 1) | sign | (rest > 0n ? 0x80 : 0);
+    if (rest > 0n) this.uvarint64(rest);
+  }
+
   /** `s` is known to be ASCII (validated by the caller). */
   ascii(s: string): void {
     const buf = this.buf;
@@ -107,37 +151,55 @@ export class ByteReader {
     return this.buf[this.pos++];
   }
 
+  /** A varint whose decoded value must be at most 2^53-1 (everything but stream id parts). */
   uvarint(): number {
+    const v = this.uvarint64();
+    if (typeof v !== 'number') throw new FrameDecodeError('BAD_VALUE', 'varint exceeds 2^53-1');
+    return v;
+  }
+
+  /** A varint of at most 10 bytes whose decoded value is at most 2^64-1; a U64 (number while it is safe). */
+  uvarint64(): U64 {
     const buf = this.buf;
-    let p = this.pos;
+    const start = this.pos;
+    let p = start;
     let result = 0;
     let scale = 1;
-    // 8 bytes carry 56 bits; more is either a corrupt frame or a value this format never writes.
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
       if (p >= this.end) throw truncated();
       const b = buf[p++];
+      // Exact while the sum stays at most 2^53-1; a larger value cannot round back below 2^53, so the test holds.
       result += (b & 0x7f) * scale;
       if (b < 0x80) {
-        if (result > Number.MAX_SAFE_INTEGER) break;
         this.pos = p;
-        return result;
+        return result <= Number.MAX_SAFE_INTEGER ? result : bigVarint(buf, start, p);
       }
       scale *= 128;
     }
-    throw new FrameDecodeError('BAD_VALUE', 'varint exceeds 2^53-1');
+    throw new FrameDecodeError('BAD_VALUE', 'varint longer than 10 bytes');
   }
 
+  /** A zigzag varint whose decoded value must be at most 2^53-1 in magnitude. */
   zigzag(): number {
+    const v = this.zigzag64();
+    if (typeof v !== 'number') throw new FrameDecodeError('BAD_VALUE', 'varint exceeds 2^53-1');
+    return v;
+  }
+
+  /** A zigzag varint whose decoded value is at most 2^64-1 in magnitude (65 bits before zigzag decoding). */
+  zigzag64(): U64 {
     const b = this.u8();
     const sign = b & 1;
-    let m = (b >>> 1) & 0x3f;
-    if (b & 0x80) {
-      const high = this.uvarint() * 64; // exact: scaling by a power of two
-      const limit = sign ? Number.MAX_SAFE_INTEGER - 1 : Number.MAX_SAFE_INTEGER;
-      if (high > limit - m) throw new FrameDecodeError('BAD_VALUE', 'varint exceeds 2^53-1');
-      m += high;
+    const low = (b >>> 1) & 0x3f;
+    if (!(b & 0x80)) return sign ? -low - 1 : low;
+    const rest = this.uvarint64();
+    if (typeof rest === 'number') {
+      const m = rest * 64 + low; // exact whenever it passes the test below
+      if (m <= Number.MAX_SAFE_INTEGER - sign) return sign ? -m - 1 : m;
     }
-    return sign ? -m - 1 : m;
+    const m = BigInt(rest) * 64n + BigInt(low);
+    if (m > U64_MAX - BigInt(sign)) throw new FrameDecodeError('BAD_VALUE', 'zigzag varint exceeds 2^64-1 in magnitude');
+    return sign ? -m - 1n : m;
   }
 
   ascii(length: number): string {
@@ -149,6 +211,14 @@ export class ByteReader {
     this.pos = start + length;
     return s;
   }
+}
+
+/** The exact value of the varint in `buf[start, end)`, which exceeds 2^53-1; at most 2^64-1. */
+function bigVarint(buf: Uint8Array, start: number, end: number): bigint {
+  let v = 0n;
+  for (let p = end - 1; p >= start; p--) v = (v << 7n) | BigInt(buf[p] & 0x7f);
+  if (v > U64_MAX) throw new FrameDecodeError('BAD_VALUE', 'varint exceeds 2^64-1');
+  return v;
 }
 
 function truncated(): FrameDecodeError {

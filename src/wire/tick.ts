@@ -69,11 +69,42 @@ export function isValidDecimal(value: unknown): value is string {
   return typeof value === 'string' && DECIMAL_PATTERN.test(value);
 }
 
-export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
+/** Canonical `<ms>-<seq>`: decimal digits without leading zeros, as Redis writes ids (clients compare them as strings). */
+const STREAM_ID_SYNTAX = /^(?:0|[1-9][0-9]*)-(?:0|[1-9][0-9]*)$/;
+/** 2^64-1: Redis stream ids are two unsigned 64-bit integers. */
+export const STREAM_ID_PART_MAX = '18446744073709551615';
 
-export function isValidStreamId(value: unknown): value is string {
-  return typeof value === 'string' && STREAM_ID_PATTERN.test(value);
+/** Whether `value` is written like a stream id, whatever its size (isValidStreamId also checks the range). */
+export function isStreamIdSyntax(value: unknown): value is string {
+  return typeof value === 'string' && STREAM_ID_SYNTAX.test(value);
 }
+
+/** Canonical digits of at most 2^64-1: equal lengths compare as strings, so no BigInt. */
+function partInRange(id: string, start: number, end: number): boolean {
+  const len = end - start;
+  return len < STREAM_ID_PART_MAX.length || (len === STREAM_ID_PART_MAX.length && id.slice(start, end) <= STREAM_ID_PART_MAX);
+}
+
+/** A stream id Redis can hold: canonical `<ms>-<seq>`, each part in 0..2^64-1. */
+export function isValidStreamId(value: unknown): value is string {
+  if (!isStreamIdSyntax(value)) return false;
+  const dash = value.indexOf('-');
+  return partInRange(value, 0, dash) && partInRange(value, dash + 1, value.length);
+}
+
+/** The keys a data frame owns (json.ts). */
+const FRAME_KEYS = ['type', 'sym', 'sent', 'prev', 'kind', 'ticks'] as const;
+/** The keys a tick owns: its identity and the fields tickgate knows. */
+const TICK_KEYS = ['id', 'ts', 'px', 'sz', 'bid', 'ask', 'bsz', 'asz', 'side'] as const;
+/** Keys of the other server messages that carry ticks or stream positions (snapshot, gap: src/protocol/gap.ts). */
+const MESSAGE_KEYS = ['position', 'stream', 'after', 'through', 'reason'] as const;
+
+/**
+ * Names a pass-through (`extra`) field can never have, so that no producer field can change what a client reads as
+ * a frame's or a tick's identity: ingest rejects such an entry (`reserved_field`) and decoders never read one into
+ * `extra`. `extra` itself is here because a snapshot tick carries its extras under that key.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set<string>([...FRAME_KEYS, ...TICK_KEYS, ...MESSAGE_KEYS, 'extra']);
 
 /** Orders two stream ids numerically (`<ms>-<seq>`); string comparison is wrong once the lengths differ. */
 export function compareStreamIds(a: string, b: string): number {

@@ -15,6 +15,28 @@ describe('ingest: parseEntry', () => {
     expect(parsed).to.have.nested.property('tick.extra.venue', 'XNAS');
   });
 
+  it('takes a ts of ASCII digits only, 0 to 2^53-1, and calls anything else bad_timestamp', () => {
+    const withTs = (ts: string) => parseEntry('1-0', ['sym', 'A', 'px', '1', 'sz', '1', 'ts', ts]);
+    const good: [string, number][] = [['0', 0], ['7', 7], ['007', 7], ['1732480000123', 1732480000123], ['9007199254740991', Number.MAX_SAFE_INTEGER]];
+    for (const [ts, value] of good) expect(withTs(ts), ts).to.have.nested.property('tick.ts', value);
+    const bad = ['', ' 7 ', ' 7', '7 ', '1e3', '0x10', '0b1', '0o7', '5.0', '5.', '.5', '-1', '-0', '+5', '1_000', 'Infinity', 'NaN',
+      '٣', '１２', '9007199254740992', '18446744073709551616', '9'.repeat(400)];
+    for (const ts of bad) expect(withTs(ts), JSON.stringify(ts)).to.equal('bad_timestamp');
+  });
+
+  it('refuses as reserved_field an entry with a field named like a key the protocol owns, or a producer field twice', () => {
+    const reserved = ['type', 'sent', 'prev', 'kind', 'ticks', 'id', 'position', 'stream', 'after', 'through', 'reason', 'extra'];
+    for (const name of reserved) expect(parseEntry('1-0', [...base, name, '9999999999999-0']), name).to.equal('reserved_field');
+    expect(parseEntry('1-0', ['id', '9-0', ...base]), 'before the producer fields').to.equal('reserved_field');
+    for (const name of ['sym', 'px', 'sz', 'ts', 'bid', 'ask', 'bsz', 'asz', 'side']) {
+      const value = name === 'sym' ? 'OTHER' : name === 'side' ? 'buy' : '1';
+      const twice = [...base, ...(name === 'side' || ['bid', 'ask', 'bsz', 'asz'].includes(name) ? [name, value] : []), name, value];
+      expect(parseEntry('1-0', twice), `${name} twice`).to.equal('reserved_field');
+    }
+    // Names that only resemble a key collide with nothing: JSON keys are case-sensitive.
+    expect(parseEntry('1-0', [...base, 'ID', 'x', 'Sym', 'y', 'venue', 'z'])).to.have.deep.nested.property('tick.extra', { ID: 'x', Sym: 'y', venue: 'z' });
+  });
+
   it('names the kind of every malformation', () => {
     const with_ = (k: string, v: string) => base.map((x, i) => (i % 2 === 1 && base[i - 1] === k ? v : x));
     const cases: [string[] | null, string][] = [

@@ -50,6 +50,19 @@ describe('protocol: parseRequest', () => {
     expect(err).to.include({ code: 'TOO_MANY_SYMBOLS', id: 3 });
   });
 
+  it('takes a since position only as a canonical stream id with parts up to 2^64-1, and says which rule it broke', () => {
+    const subscribe = (pos: unknown) => JSON.stringify({ op: 'subscribe', id: 1, symbols: ['A'], since: { A: pos } });
+    for (const pos of ['0-0', '1732480000000-5', '18446744073709551615-18446744073709551615']) {
+      expect(parseRequest(subscribe(pos), 10), pos).to.have.deep.property('since', { A: pos });
+    }
+    for (const pos of ['18446744073709551616-0', '0-18446744073709551616', '123456789012345678901234567890-0']) {
+      expect(errorOf(subscribe(pos)), pos).to.include({ code: 'BAD_REQUEST', id: 1 }).and.to.have.property('message').that.matches(/above 2\^64-1/);
+    }
+    for (const pos of ['', '5', '01-0', '1-0 ', '1e3-0', '-1-0', 17, null]) {
+      expect(errorOf(subscribe(pos)), String(pos)).to.include({ code: 'BAD_REQUEST' }).and.to.have.property('message').that.matches(/must be a stream id/);
+    }
+  });
+
   it('echoes the id of a request it refuses', () => {
     expect(errorOf('{"op":"nope","id":42}').id).to.equal(42);
   });

@@ -1,6 +1,7 @@
 /**
  * Random tick batches for the wire specs: seeded, so a failing case reproduces from the seed in its message.
- * Covers the edges the binary format must carry exactly: ids up to 2^53-1, ids going backwards, decimals with
+ * Covers the edges the binary format must carry exactly: ids over Redis's whole range (parts up to 2^64-1, beyond
+ * JavaScript's exact 2^53-1), ids going backwards, decimals with
  * trailing zeros, negatives, zero, non-canonical spellings and mantissas too large for an integer.
  */
 import { seededRandom } from '../../src/random';
@@ -11,6 +12,8 @@ export { seededRandom };
 export type Random = () => number;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Id parts only exact as BigInt: 2^53, 2^53+1, 2^64-2, 2^64-1. */
+const U64_PARTS = ['9007199254740992', '9007199254740993', '18446744073709551614', '18446744073709551615'];
 
 export function int(rnd: Random, lo: number, hi: number): number {
   return lo + Math.floor(rnd() * (hi - lo + 1));
@@ -54,8 +57,10 @@ function randomTicks(rnd: Random, count: number, sent: number, wild: boolean): T
       seq = 0;
     }
     px += int(rnd, -5, 5);
+    // Wild batches also jump to ids beyond 2^53 and back.
+    const big = wild && rnd() < 0.2;
     const tick: Tick = {
-      id: `${ms}-${seq}`,
+      id: big ? `${pick(rnd, U64_PARTS)}-${pick(rnd, ['0', String(seq), ...U64_PARTS])}` : `${ms}-${seq}`,
       ts: wild ? int(rnd, 0, MAX_SAFE) : ms + int(rnd, -3, 3),
       px: wild ? randomDecimal(rnd) : (px / 100).toFixed(2),
       sz: wild ? randomDecimal(rnd) : (int(rnd, 1, 50_000) / 10_000).toFixed(4),
@@ -74,7 +79,7 @@ export function randomPrev(rnd: Random, sent: number): string | undefined {
   const kind = int(rnd, 0, 5);
   if (kind < 3) return undefined;
   if (kind === 3) return `${sent - int(rnd, 0, 70)}-${int(rnd, 0, 200)}`;
-  if (kind === 4) return `${pick(rnd, [0, MAX_SAFE, int(rnd, 0, MAX_SAFE)])}-${pick(rnd, [0, MAX_SAFE, int(rnd, 0, 1000)])}`;
+  if (kind === 4) return `${pick(rnd, [0, MAX_SAFE, int(rnd, 0, MAX_SAFE), ...U64_PARTS])}-${pick(rnd, [0, MAX_SAFE, int(rnd, 0, 1000), ...U64_PARTS])}`;
   return `${sent + int(rnd, 0, 5)}-0`; // a clock step back: prev after sent
 }
 

@@ -70,6 +70,60 @@ describe('wire: varints', () => {
   });
 });
 
+describe('wire: 64-bit varints', () => {
+  const U64_MAX = 2n ** 64n - 1n;
+  it('round-trip u64 and signed 65-bit zigzag values exactly, as numbers while safe and BigInt beyond', () => {
+    const values: bigint[] = [0n, 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 2n ** 63n, U64_MAX - 1n, U64_MAX];
+    const w = new ByteWriter(4);
+    for (const v of values) {
+      w.ensure(30);
+      w.uvarint64(v);
+      w.zigzag64(v);
+      w.zigzag64(-v);
+    }
+    const r = new ByteReader(w.buf, 0, w.pos);
+    const asU64 = (v: bigint) => (v >= -(2n ** 53n - 1n) && v <= 2n ** 53n - 1n ? Number(v) : v);
+    for (const v of values) {
+      expect(r.uvarint64(), String(v)).to.equal(asU64(v));
+      expect(r.zigzag64(), String(v)).to.equal(asU64(v));
+      expect(r.zigzag64(), String(-v)).to.equal(asU64(-v));
+    }
+    expect(r.remaining()).to.equal(0);
+  });
+
+  it('writes the same bytes from a BigInt as from a number', () => {
+    for (const v of [0, 1, 63, 64, 2 ** 30, 2 ** 31 + 7, Number.MAX_SAFE_INTEGER]) {
+      for (const signed of [v, -v]) {
+        const a = new ByteWriter(16);
+        const b = new ByteWriter(16);
+        a.zigzag(signed);
+        b.zigzag64(BigInt(signed));
+        expect([...b.buf.subarray(0, b.pos)], String(signed)).to.deep.equal([...a.buf.subarray(0, a.pos)]);
+      }
+      const a = new ByteWriter(16);
+      const b = new ByteWriter(16);
+      a.uvarint(v);
+      b.uvarint64(BigInt(v));
+      expect([...b.buf.subarray(0, b.pos)], String(v)).to.deep.equal([...a.buf.subarray(0, a.pos)]);
+    }
+  });
+
+  it('limits the decoded value, not the raw varint: 2^64-1 in magnitude for ids, 2^53-1 for everything else', () => {
+    const read = (bytes: number[], f: (r: ByteReader) => unknown) => () => f(new ByteReader(Uint8Array.from(bytes)));
+    const ff9 = Array(9).fill(0xff);
+    // zigzag(-(2^64-1)) = 2^65-3: a 65-bit raw varint whose decoded value is in range.
+    expect(read([0xfd, ...ff9.slice(1), 0x03], (r) => r.zigzag64())()).to.equal(-U64_MAX);
+    expect(read([...ff9, 0x01], (r) => r.uvarint64())()).to.equal(U64_MAX);
+    expect(read([...ff9, 0x02], (r) => r.uvarint64())).to.throw(/exceeds 2\^64-1/);
+    expect(read([0xff, ...ff9.slice(1), 0x03], (r) => r.zigzag64())).to.throw(/exceeds 2\^64-1/); // -2^64
+    expect(read([...Array(10).fill(0x80), 0x00], (r) => r.uvarint64())).to.throw(/longer than 10 bytes/);
+    expect(read([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10], (r) => r.uvarint())).to.throw(/exceeds 2\^53-1/); // 2^53
+    expect(read([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x20], (r) => r.zigzag())).to.throw(/exceeds 2\^53-1/); // 2^53
+    // zigzag(-(2^53-1)) = 2^54-3: the raw varint is above 2^53, the decoded value is not.
+    expect(read([0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x1f], (r) => r.zigzag())()).to.equal(-Number.MAX_SAFE_INTEGER);
+  });
+});
+
 describe('wire: encodeFrame/decodeFrame round trip', function () {
   this.timeout(30_000); // thousands of cases; the machine may be busy
   for (const format of FORMAT_NAMES) {
@@ -129,7 +183,7 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
   it('refuses a prev it cannot carry exactly and an unknown kind', () => {
     const ticks = [{ id: '1-0', ts: 1, px: '1', sz: '1' }];
     expect(() => encodeFrame('bin', { sym: 'A', ticks, prev: '1' }, SENT)).to.throw(WireEncodeError).with.property('code', 'INVALID_ID');
-    expect(() => encodeFrame('bin+lz4', { sym: 'A', ticks, prev: '9007199254740992-0' }, SENT)).to.throw(WireEncodeError).with.property('code', 'ID_OUT_OF_RANGE');
+    expect(() => encodeFrame('bin+lz4', { sym: 'A', ticks, prev: '18446744073709551616-0' }, SENT)).to.throw(WireEncodeError).with.property('code', 'ID_OUT_OF_RANGE');
     for (const format of FORMAT_NAMES) {
       expect(() => encodeFrame(format, { sym: 'A', ticks }, SENT, 'stale' as FrameKind), format).to.throw(WireEncodeError).with.property('code', 'INVALID_KIND');
     }
@@ -155,11 +209,18 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
     expect(roundTrip('json+lz4', batch).ticks[0].extra).to.deep.equal({ venue: 'X' });
   });
 
-  it('carries ids with ms up to 2^53-1 exactly and refuses larger ones with ID_OUT_OF_RANGE', () => {
-    const max = `${Number.MAX_SAFE_INTEGER}-${Number.MAX_SAFE_INTEGER}`;
-    const ok = { sym: 'BTC-USD', ticks: [{ id: max, ts: 0, px: '1', sz: '1' }, { id: '0-0', ts: Number.MAX_SAFE_INTEGER, px: '1', sz: '1' }] };
-    expect(roundTrip('bin', ok)).to.deep.equal(decoded(ok));
-    for (const id of ['9007199254740992-0', '0-9007199254740992', '18446744073709551615-18446744073709551615']) {
+  it('carries every Redis stream id exactly (parts up to 2^64-1) and refuses larger ones with ID_OUT_OF_RANGE', () => {
+    const ids = ['9007199254740991-9007199254740991', '9007199254740992-0', '9007199254740993-18446744073709551615',
+      '9007199254740994-0', '9007199254740994-1', '18446744073709551615-0', '0-18446744073709551615', '1-0',
+      '18446744073709551615-18446744073709551615'];
+    const ticks = ids.map((id, i) => ({ id, ts: i === 1 ? Number.MAX_SAFE_INTEGER : i, px: '1', sz: '1' }));
+    for (const format of FORMAT_NAMES) {
+      for (const prev of ['18446744073709551615-18446744073709551615', '9007199254740993-5', `${SENT}-0`]) {
+        const batch = { sym: 'BTC-USD', ticks, prev };
+        expect(roundTrip(format, batch), `${format} prev ${prev}`).to.deep.equal(decoded(batch));
+      }
+    }
+    for (const id of ['18446744073709551616-0', '0-18446744073709551616', '99999999999999999999999-0']) {
       const batch = { sym: 'BTC-USD', ticks: [{ id, ts: 0, px: '1', sz: '1' }] };
       expect(() => encodeFrame('bin', batch, SENT), id).to.throw(WireEncodeError).with.property('code', 'ID_OUT_OF_RANGE');
     }
@@ -171,6 +232,8 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
       [{ ...tick, id: '01-0' }, 'INVALID_ID'],
       [{ ...tick, id: '1' }, 'INVALID_ID'],
       [{ ...tick, ts: 1.5 }, 'INVALID_TS'],
+      [{ ...tick, ts: -1 }, 'INVALID_TS'],
+      [{ ...tick, ts: 2 ** 53 }, 'INVALID_TS'],
       [{ ...tick, px: '1e5' }, 'INVALID_DECIMAL'],
       [{ ...tick, bid: '' }, 'INVALID_DECIMAL'],
     ];
