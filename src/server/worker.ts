@@ -48,7 +48,7 @@ const server = new GatewayServer(
     workerId: data.workerId,
     limits: {
       maxSymbols: cfg.maxSymbols, maxPayload: cfg.maxPayload, rateLimit: cfg.rateLimit, rateBurst: cfg.rateBurst,
-      floodCloseAfter: cfg.floodCloseAfter,
+      floodCloseAfter: cfg.floodCloseAfter, floodWindowMs: cfg.floodWindowS * 1000,
     },
   },
   {
