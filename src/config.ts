@@ -118,6 +118,7 @@ const demoOptions = {
   localRedis: withEnv(str(DEFAULT_REDIS, 'the local Redis the demo uses when --redis is not given and it answers', redisUrl),
     'TICKGATE_LOCAL_REDIS_URL'),
   stream: streams(['tickgate:demo'], 'stream key used by the demo producer and gateway'),
+  host: str('127.0.0.1', 'listen address; the demo is reachable from this machine only unless told otherwise'),
   symbols: int(20, 1, 100_000, 'number of symbols'),
   rate: int(200, 1, 10_000_000, 'ticks per second'),
 };

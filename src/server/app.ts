@@ -8,7 +8,8 @@ import { CLOSE_CODES } from '../protocol/codes';
 import { COMPRESSIONS, Compression, ENCODINGS, Encoding, FormatName, formatName } from '../wire/formats';
 import { join } from 'node:path';
 import { loadUws } from './uws';
-import { mountStaticDir } from './static-files';
+import { mountStaticDir, SDK_BUNDLE } from './static-files';
+import { getAndHead, json, send } from './http';
 import { newSessionData, SessionDeps, SessionHandler, Socket, SocketData } from './session';
 import { AuthError, Authenticator, Entitlements, originAllowed, tokenFrom } from './auth';
 import { SlowConsumerLadder } from './slow-consumers';
@@ -92,17 +93,17 @@ export class GatewayServer {
       },
     });
     this.sweeper = setInterval(() => this.sweep(), opts.sweepMs);
-    this.app.get('/healthz', (res) => json(res, '200 OK', hooks.health()));
-    this.app.get('/readyz', (res) => {
+    getAndHead(this.app, '/healthz', (res, head) => json(res, '200 OK', hooks.health(), head));
+    getAndHead(this.app, '/readyz', (res, head) => {
       const r = hooks.isReady();
-      json(res, r.ready ? '200 OK' : '503 Service Unavailable', r);
+      json(res, r.ready ? '200 OK' : '503 Service Unavailable', r, head);
     });
-    if (opts.serveMetrics) this.app.get('/metrics', (res) => this.metrics(res));
-    // The demo page (dist/web) and the browser SDK bundle it loads (dist/client), when they were built.
+    if (opts.serveMetrics) getAndHead(this.app, '/metrics', (res, head) => this.metrics(res, head));
+    // The demo page (dist/web) and the browser SDK bundle (dist/client), when they were built.
     const dist = join(__dirname, '..');
-    mountStaticDir(this.app, join(dist, 'web'), '/');
-    mountStaticDir(this.app, join(dist, 'client'), '/client/');
-    this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'NOT_FOUND' }));
+    mountStaticDir(this.app, join(dist, 'web'), '/', () => true);
+    mountStaticDir(this.app, join(dist, 'client'), '/client/', (name) => name === SDK_BUNDLE);
+    this.app.any('/*', (res, req) => json(res, '404 Not Found', { error: 'NOT_FOUND' }, req.getMethod() === 'head'));
   }
 
   /** Every worker listens on the same port: uWS sets SO_REUSEPORT, and Linux spreads connections across them. */
@@ -247,20 +248,16 @@ export class GatewayServer {
     json(res, status, { error, message });
   }
 
-  private metrics(res: HttpResponse): void {
+  private metrics(res: HttpResponse, head: boolean): void {
     let aborted = false;
     res.onAborted(() => (aborted = true));
     this.hooks.metricsText().then(
       ({ contentType, body }) => {
-        if (!aborted) res.cork(() => res.writeHeader('content-type', contentType).end(body));
+        if (!aborted) res.cork(() => send(res.writeHeader('content-type', contentType), body, head));
       },
       (err: unknown) => {
-        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(String(err)));
+        if (!aborted) res.cork(() => send(res.writeStatus('500 Internal Server Error'), String(err), head));
       },
     );
   }
-}
-
-function json(res: HttpResponse, status: string, body: unknown): void {
-  res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(body));
 }
