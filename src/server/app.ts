@@ -53,6 +53,8 @@ export interface ServerHooks {
   health(): { status: 'ok' | 'degraded'; workersAlive: number; workers: number };
   isReady(): { ready: boolean; reason?: string };
   metricsText(): Promise<{ contentType: string; body: string }>;
+  /** Counts an upgrade against the descriptors left; false near the limit (see descriptors.ts): refused with 503. */
+  admitUpgrade(): boolean;
 }
 
 /** uWS closes frames above its own limit abruptly (1006). Ours is checked first, and answers with 1009. */
@@ -64,6 +66,8 @@ export class GatewayServer {
   private readonly app: TemplatedApp;
   private readonly sockets = new Set<Socket>();
   private listenSocket: us_listen_socket | undefined;
+  /** The port actually bound (`--port 0` picks one), for listening again after a pause. */
+  private port = 0;
   /** Sockets that dropped a frame, closed on the next turn of the loop (see closeDropped). */
   private readonly dropping = new Set<Socket>();
   private nextSessionId = 1;
@@ -113,9 +117,26 @@ export class GatewayServer {
       this.app.listen(this.opts.host, port, (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${this.opts.host}:${port} (address in use or not permitted)`));
         this.listenSocket = socket;
-        resolve(uws.us_socket_local_port(socket as unknown as import('uWebSockets.js').us_socket));
+        this.port = uws.us_socket_local_port(socket as unknown as import('uWebSockets.js').us_socket);
+        resolve(this.port);
       });
     });
+  }
+
+  /** Closes the listen socket: the other workers (or, when all pause, the kernel) turn new connections away. */
+  pauseAccept(): void {
+    if (this.listenSocket === undefined) return;
+    loadUws().us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+  }
+
+  /** Listens on the same port again (uWS sets SO_REUSEPORT); false if it cannot yet. uWS calls back synchronously. */
+  resumeAccept(): boolean {
+    if (this.listenSocket !== undefined) return true;
+    this.app.listen(this.opts.host, this.port, (socket) => {
+      if (socket) this.listenSocket = socket;
+    });
+    return this.listenSocket !== undefined;
   }
 
   /** The fan-out's only way to reach clients. */
@@ -194,6 +215,10 @@ export class GatewayServer {
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
+    if (!this.hooks.admitUpgrade()) {
+      return this.refuse(res, '503 Service Unavailable', 'descriptors', 'TOO_MANY_CONNECTIONS',
+        'gateway near its file-descriptor limit; retry with backoff');
+    }
     // The request object is only valid until the first await: read everything now.
     const encoding = (req.getQuery('format') ?? 'json') as Encoding;
     const compression = (req.getQuery('compression') ?? 'none') as Compression;
