@@ -76,7 +76,6 @@ export interface DescriptorGuardDeps {
   /** Worker threads sharing the process's descriptors. */
   workers: number;
   countOpen(): Promise<number>;
-  now?(): number;
 }
 
 export class DescriptorGuard {
@@ -131,9 +130,8 @@ export class DescriptorGuard {
     this.timer.unref();
   }
 
-  /** One count, and the state change it calls for. */
-  async check(): Promise<void> {
-    const { limit } = this.deps;
+  /** One count, the state change it calls for, and the next count. */
+  private async check(): Promise<void> {
     let open: number;
     try {
       open = await this.deps.countOpen();
@@ -141,7 +139,7 @@ export class DescriptorGuard {
       const code = (err as NodeJS.ErrnoException).code;
       // Listing /proc/self/fd needs a descriptor itself: failing for want of one is the answer.
       if (code === 'EMFILE' || code === 'ENFILE') {
-        open = limit;
+        open = this.deps.limit;
       } else {
         this.logEvery('count', (suppressed) => this.deps.log.error({ err: (err as Error).message, suppressed }, 'cannot count open descriptors'));
         this.schedule(BACKOFF_MAX_MS);
@@ -149,14 +147,19 @@ export class DescriptorGuard {
       }
     }
     if (this.stopped) return;
+    this.schedule(this.apply(open, Date.now()));
+  }
+
+  /** Acts on a count of `open` descriptors taken at `now`; returns when to count next (ms). */
+  apply(open: number, now: number): number {
+    const { limit } = this.deps;
     this.open = open;
     this.admitted = 0;
-    const now = this.deps.now?.() ?? Date.now();
     const next = acceptState(open, limit, this.reserve, this.state === 'paused');
     if (next === 'paused' && this.state !== 'paused') this.pause(open, now);
     else if (this.state === 'paused' && next !== 'paused' && now - this.pausedAt >= this.backoffMs) this.resume(open, now, next);
     else if (this.state !== 'paused') this.changeState(next, open);
-    this.schedule(this.state === 'paused' ? Math.max(BACKOFF_MIN_MS, countFloorMs(open)) : nextCheckMs(open, limit, this.reserve));
+    return this.state === 'paused' ? Math.max(BACKOFF_MIN_MS, countFloorMs(open)) : nextCheckMs(open, limit, this.reserve);
   }
 
   private pause(open: number, now: number): void {
