@@ -112,7 +112,7 @@ describe(`fault: file-descriptor exhaustion (gateway under ulimit -n ${LIMIT})`,
     }
     const shedCpu = await cpuShare(gw.child.pid!, 2000);
     const fresh = await healthOn(gw.http, new Agent());
-    console.log(`      ${clients.length - 1} idle upgrades admitted, then ${JSON.stringify(last).slice(0, 120)}; ` +
+    console.log(`      ${clients.length - 1} idle upgrades admitted, then ${'status' in last ? `HTTP ${last.status}` : JSON.stringify(last)}; ` +
       `CPU ${(shedCpu * 100).toFixed(0)}% of a core over 2 s; /healthz ${fresh.status} in ${fresh.ms} ms`);
     expect(last).to.deep.include({ status: 503 });
     expect(JSON.parse((last as { body: string }).body)).to.include({ error: 'TOO_MANY_CONNECTIONS' });

@@ -61,7 +61,7 @@ describe('HTTP routes', function () {
 
   const PAGE = ['/healthz', '/readyz', '/', '/index.html', '/app.js', '/style.css', '/favicon.svg', '/client/tickgate-client.mjs'];
 
-  it('answers HEAD like GET on every route: same status, type and length, no body', async () => {
+  it('answers HEAD like GET on /healthz, /readyz, the page and the SDK bundle: same status, type and length, no body', async () => {
     const answers = await pipelined(gw.port, PAGE.flatMap((path) => [{ method: 'HEAD', path }, { method: 'GET', path }]));
     PAGE.forEach((path, i) => {
       const [head, get] = [answers[2 * i], answers[2 * i + 1]];
