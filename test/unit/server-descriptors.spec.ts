@@ -55,6 +55,12 @@ describe('server: descriptor guard', () => {
     expect(nextCheckMs(950, LIMIT, 64)).to.equal(20);
   });
 
+  it('counts no sooner than ten times what a count costs (about 1 ms per 1,000 descriptors)', () => {
+    expect(nextCheckMs(10_000, 20_000, 1024)).to.equal(897.6);
+    expect(nextCheckMs(45_000, 50_000, 1024)).to.equal(450);
+    expect(nextCheckMs(1_000_000, 1 << 20, 1024)).to.equal(10_000);
+  });
+
   it('admits between two counts at most its share of the descriptors left before limit − 2R', () => {
     const { g } = guard(undefined, 2);
     g.apply(800, 0);
