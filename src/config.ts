@@ -69,7 +69,10 @@ const gatewayOptions = {
   maxPayload: int(128 * 1024, 64, 16 << 20, 'largest client frame in bytes (a subscribe to max-symbols symbols must fit); larger ones close with 1009'),
   rateLimit: int(100, 1, 1_000_000, 'requests per second per connection (token bucket refill)'),
   rateBurst: int(200, 1, 1_000_000, 'requests a connection may send at once (token bucket size)'),
-  floodCloseAfter: int(1000, 1, 10_000_000, 'consecutive rate-limited requests before closing with 4002'),
+  // A client over the limit by more than floodCloseAfter / floodWindowS requests per second (default 200/s: at 3× the
+  // default limit) is closed within one window; a one-off burst of up to floodCloseAfter + rateBurst requests is not.
+  floodCloseAfter: int(2000, 1, 10_000_000, 'RATE_LIMITED requests allowed within --flood-window-s; the next one closes the connection with 4002'),
+  floodWindowS: int(10, 1, 3600, 'the window (seconds, opened by a RATE_LIMITED request) over which --flood-close-after counts'),
   idleTimeoutS: { ...int(120, 0, 960, 'close a connection silent this long (seconds; pings are sent automatically); 0 or 8–960'),
     // uWS aborts the whole process for 1–7 (its timer granularity is 4 s).
     check: (v: number) => (v === 0 || v >= 8 ? undefined : 'must be 0 (off) or at least 8') },
@@ -115,6 +118,7 @@ const demoOptions = {
   localRedis: withEnv(str(DEFAULT_REDIS, 'the local Redis the demo uses when --redis is not given and it answers', redisUrl),
     'TICKGATE_LOCAL_REDIS_URL'),
   stream: streams(['tickgate:demo'], 'stream key used by the demo producer and gateway'),
+  host: str('127.0.0.1', 'listen address; the demo is reachable from this machine only unless told otherwise'),
   symbols: int(20, 1, 100_000, 'number of symbols'),
   rate: int(200, 1, 10_000_000, 'ticks per second'),
 };

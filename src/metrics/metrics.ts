@@ -115,6 +115,12 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
     redisReconnects: new Counter({ name: 'tickgate_redis_reconnects_total', help: 'Reconnections to Redis', registers: r }),
     readerReady: new Gauge({ name: 'tickgate_reader_ready', help: '1 while the stream reader is connected and reading', registers: r }),
     workersAlive: new Gauge({ name: 'tickgate_workers_alive', help: 'Server worker threads running', registers: r }),
+    acceptPaused: new Gauge({
+      name: 'tickgate_accept_paused', help: 'Worker threads whose listen socket is closed because the process is near its descriptor limit (RLIMIT_NOFILE)', registers: r,
+    }),
+    acceptPauses: new Counter({
+      name: 'tickgate_accept_pauses_total', help: 'Times a worker closed its listen socket near the descriptor limit', registers: r,
+    }),
     workerRestarts: new Counter({ name: 'tickgate_worker_restarts_total', help: 'Server worker threads restarted after they exited', registers: r }),
   };
 }
@@ -131,10 +137,15 @@ function replaceOpenFdsGauge(registry: Registry): void {
   new Gauge({
     name, help: 'Number of open file descriptors.', registers: [registry],
     async collect() {
-      // Minus the descriptor readdir itself held open.
-      this.set((await readdir('/proc/self/fd')).length - 1);
+      this.set(await countOpenFds());
     },
   });
+}
+
+/** The process's open descriptors, listed on libuv's thread pool (Linux). */
+export async function countOpenFds(): Promise<number> {
+  // Minus the descriptor readdir itself held open.
+  return (await readdir('/proc/self/fd')).length - 1;
 }
 
 /** The process's metrics text from each thread's `getMetricsAsJSON()`: counters and gauges summed. */

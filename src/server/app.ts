@@ -8,7 +8,8 @@ import { CLOSE_CODES } from '../protocol/codes';
 import { COMPRESSIONS, Compression, ENCODINGS, Encoding, FormatName, formatName } from '../wire/formats';
 import { join } from 'node:path';
 import { loadUws } from './uws';
-import { mountStaticDir } from './static-files';
+import { mountStaticDir, SDK_BUNDLE } from './static-files';
+import { getAndHead, json, send } from './http';
 import { newSessionData, SessionDeps, SessionHandler, Socket, SocketData } from './session';
 import { AuthError, Authenticator, Entitlements, originAllowed, tokenFrom } from './auth';
 import { SlowConsumerLadder } from './slow-consumers';
@@ -52,6 +53,8 @@ export interface ServerHooks {
   health(): { status: 'ok' | 'degraded'; workersAlive: number; workers: number };
   isReady(): { ready: boolean; reason?: string };
   metricsText(): Promise<{ contentType: string; body: string }>;
+  /** Counts an upgrade against the descriptors left; false near the limit (see descriptors.ts): refused with 503. */
+  admitUpgrade(): boolean;
 }
 
 /** uWS closes frames above its own limit abruptly (1006). Ours is checked first, and answers with 1009. */
@@ -63,6 +66,8 @@ export class GatewayServer {
   private readonly app: TemplatedApp;
   private readonly sockets = new Set<Socket>();
   private listenSocket: us_listen_socket | undefined;
+  /** The port actually bound (`--port 0` picks one), for listening again after a pause. */
+  private port = 0;
   /** Sockets that dropped a frame, closed on the next turn of the loop (see closeDropped). */
   private readonly dropping = new Set<Socket>();
   private nextSessionId = 1;
@@ -92,17 +97,17 @@ export class GatewayServer {
       },
     });
     this.sweeper = setInterval(() => this.sweep(), opts.sweepMs);
-    this.app.get('/healthz', (res) => json(res, '200 OK', hooks.health()));
-    this.app.get('/readyz', (res) => {
+    getAndHead(this.app, '/healthz', (res, head) => json(res, '200 OK', hooks.health(), head));
+    getAndHead(this.app, '/readyz', (res, head) => {
       const r = hooks.isReady();
-      json(res, r.ready ? '200 OK' : '503 Service Unavailable', r);
+      json(res, r.ready ? '200 OK' : '503 Service Unavailable', r, head);
     });
-    if (opts.serveMetrics) this.app.get('/metrics', (res) => this.metrics(res));
-    // The demo page (dist/web) and the browser SDK bundle it loads (dist/client), when they were built.
+    if (opts.serveMetrics) getAndHead(this.app, '/metrics', (res, head) => this.metrics(res, head));
+    // The demo page (dist/web) and the browser SDK bundle (dist/client), when they were built.
     const dist = join(__dirname, '..');
-    mountStaticDir(this.app, join(dist, 'web'), '/');
-    mountStaticDir(this.app, join(dist, 'client'), '/client/');
-    this.app.any('/*', (res) => json(res, '404 Not Found', { error: 'NOT_FOUND' }));
+    mountStaticDir(this.app, join(dist, 'web'), '/', () => true);
+    mountStaticDir(this.app, join(dist, 'client'), '/client/', (name) => name === SDK_BUNDLE);
+    this.app.any('/*', (res, req) => json(res, '404 Not Found', { error: 'NOT_FOUND' }, req.getMethod() === 'head'));
   }
 
   /** Every worker listens on the same port: uWS sets SO_REUSEPORT, and Linux spreads connections across them. */
@@ -112,9 +117,26 @@ export class GatewayServer {
       this.app.listen(this.opts.host, port, (socket) => {
         if (!socket) return reject(new Error(`cannot listen on ${this.opts.host}:${port} (address in use or not permitted)`));
         this.listenSocket = socket;
-        resolve(uws.us_socket_local_port(socket as unknown as import('uWebSockets.js').us_socket));
+        this.port = uws.us_socket_local_port(socket as unknown as import('uWebSockets.js').us_socket);
+        resolve(this.port);
       });
     });
+  }
+
+  /** Closes the listen socket: the other workers (or, when all pause, the kernel) turn new connections away. */
+  pauseAccept(): void {
+    if (this.listenSocket === undefined) return;
+    loadUws().us_listen_socket_close(this.listenSocket);
+    this.listenSocket = undefined;
+  }
+
+  /** Listens on the same port again (uWS sets SO_REUSEPORT); false if it cannot yet. uWS calls back synchronously. */
+  resumeAccept(): boolean {
+    if (this.listenSocket !== undefined) return true;
+    this.app.listen(this.opts.host, this.port, (socket) => {
+      if (socket) this.listenSocket = socket;
+    });
+    return this.listenSocket !== undefined;
   }
 
   /** The fan-out's only way to reach clients. */
@@ -193,6 +215,10 @@ export class GatewayServer {
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
+    if (!this.hooks.admitUpgrade()) {
+      return this.refuse(res, '503 Service Unavailable', 'descriptors', 'TOO_MANY_CONNECTIONS',
+        'gateway near its file-descriptor limit; retry with backoff');
+    }
     // The request object is only valid until the first await: read everything now.
     const encoding = (req.getQuery('format') ?? 'json') as Encoding;
     const compression = (req.getQuery('compression') ?? 'none') as Compression;
@@ -247,20 +273,16 @@ export class GatewayServer {
     json(res, status, { error, message });
   }
 
-  private metrics(res: HttpResponse): void {
+  private metrics(res: HttpResponse, head: boolean): void {
     let aborted = false;
     res.onAborted(() => (aborted = true));
     this.hooks.metricsText().then(
       ({ contentType, body }) => {
-        if (!aborted) res.cork(() => res.writeHeader('content-type', contentType).end(body));
+        if (!aborted) res.cork(() => send(res.writeHeader('content-type', contentType), body, head));
       },
       (err: unknown) => {
-        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(String(err)));
+        if (!aborted) res.cork(() => send(res.writeStatus('500 Internal Server Error'), String(err), head));
       },
     );
   }
-}
-
-function json(res: HttpResponse, status: string, body: unknown): void {
-  res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify(body));
 }

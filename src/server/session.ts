@@ -21,12 +21,12 @@ import { Metrics } from '../metrics/metrics';
 import { Logger } from '../log';
 import type { CatchupAnswer, CatchupRequest, SnapshotTick } from '../ingest/catchup';
 import type { Entitlements } from './auth';
-import { Bucket, newBucket, takeToken } from './rate-limit';
+import { Bucket, FloodWindow, newBucket, refusedIsFlooding, takeToken } from './rate-limit';
 import { GAP_TOPIC } from '../protocol/gap';
 
 export type Mode = 'full' | 'conflated' | 'snapshot-only';
 
-export interface SessionData {
+export interface SessionData extends FloodWindow {
   id: number;
   format: FormatName;
   ip: string;
@@ -34,7 +34,6 @@ export interface SessionData {
   entitlements: Entitlements | undefined;
   symbols: Set<string>;
   bucket: Bucket;
-  rejectedInARow: number;
   closed: boolean;
   paused: boolean;
   /** A snapshot/resume is in flight: later requests wait in `queue`, so replies keep the requests' order. */
@@ -71,6 +70,7 @@ export interface SessionLimits {
   rateLimit: number;
   rateBurst: number;
   floodCloseAfter: number;
+  floodWindowMs: number;
 }
 
 export interface SessionDeps {
@@ -88,7 +88,7 @@ export function newSessionData(id: number, format: FormatName, ip: string, limit
   const now = Date.now();
   return {
     id, format, ip, connectedAt: now, entitlements, symbols: new Set(), bucket: newBucket(limits.rateBurst, now),
-    rejectedInARow: 0, closed: false, paused: false, busy: false, queue: undefined, pending: NONE, ladder: undefined,
+    floodOpenedAt: -Infinity, floodRefused: 0, closed: false, paused: false, busy: false, queue: undefined, pending: NONE, ladder: undefined,
   };
 }
 
@@ -161,17 +161,16 @@ export class SessionHandler {
     }
     // The buffer is only valid during this callback: decode before anything else.
     const text = isBinary ? '' : Buffer.from(message).toString('utf8');
-    if (!takeToken(s.bucket, limits.rateLimit, limits.rateBurst, Date.now())) {
-      s.rejectedInARow++;
-      if (s.rejectedInARow >= limits.floodCloseAfter) {
+    const now = Date.now();
+    if (!takeToken(s.bucket, limits.rateLimit, limits.rateBurst, now)) {
+      if (refusedIsFlooding(s, limits.floodCloseAfter, limits.floodWindowMs, now)) {
         this.deps.metrics.clientErrors.inc({ code: 'FLOODING' });
-        ws.end(CLOSE_CODES.FLOODING, 'too many requests after RATE_LIMITED errors');
+        ws.end(CLOSE_CODES.FLOODING, `more than ${limits.floodCloseAfter} RATE_LIMITED requests within ${limits.floodWindowMs / 1000} s`);
         return;
       }
       this.reject(ws, new RequestError('RATE_LIMITED', `more than ${limits.rateLimit} requests per second (burst ${limits.rateBurst})`, peekId(text)));
       return;
     }
-    s.rejectedInARow = 0;
     if (isBinary) {
       this.reject(ws, new RequestError('UNSUPPORTED_FRAME', 'requests must be text frames containing JSON'));
       return;

@@ -1,10 +1,14 @@
 /**
- * Serves the demo page and the browser SDK bundle from `dist/web` and `dist/client`. Files are read once at
- * start-up: the page is tiny, and a request must never wait on disk I/O inside the event loop the data path shares.
+ * Serves the demo page (`dist/web`) and the browser SDK bundle (`dist/client`). Files are read once at start-up:
+ * the page is tiny, and a request must never wait on disk I/O inside the event loop the data path shares.
+ *
+ * Only what a browser needs is served: page assets by type, and the SDK bundle by name. Source maps, the SDK's
+ * CommonJS modules and the build scripts next to them (dist/web/build, dist/client/build-browser.js) are not.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { TemplatedApp } from 'uWebSockets.js';
+import { getAndHead, send } from './http';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -12,25 +16,30 @@ const TYPES: Record<string, string> = {
   '.mjs': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
-  '.map': 'application/json',
 };
 
-/** Mounts every file of `dir` at `prefix + name`; `index.html` also answers `prefix`. Returns the paths mounted. */
-export function mountStaticDir(app: TemplatedApp, dir: string, prefix: string): string[] {
+/** The browser SDK bundle src/client/build-browser.ts writes into dist/client. */
+export const SDK_BUNDLE = 'tickgate-client.mjs';
+
+/**
+ * Mounts the files of `dir` that `serves` accepts (and that have a type above) at `prefix + name`, for GET and
+ * HEAD; `index.html` also answers `prefix`. Subdirectories are never mounted. Returns the paths mounted.
+ */
+export function mountStaticDir(app: TemplatedApp, dir: string, prefix: string, serves: (name: string) => boolean): string[] {
   if (!existsSync(dir)) return [];
   const mounted: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const type = TYPES[extname(name)];
-    if (type === undefined) continue;
-    const body = readFileSync(join(dir, name));
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const type = TYPES[extname(entry.name)];
+    if (!entry.isFile() || type === undefined || !serves(entry.name)) continue;
+    const body = readFileSync(join(dir, entry.name));
     const serve = (path: string) => {
-      app.get(path, (res) => {
-        res.writeHeader('content-type', type).writeHeader('cache-control', 'no-cache').end(body);
+      getAndHead(app, path, (res, head) => {
+        send(res.writeHeader('content-type', type).writeHeader('cache-control', 'no-cache'), body, head);
       });
       mounted.push(path);
     };
-    serve(prefix + name);
-    if (name === 'index.html') serve(prefix);
+    serve(prefix + entry.name);
+    if (entry.name === 'index.html') serve(prefix);
   }
   return mounted;
 }

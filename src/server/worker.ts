@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../log';
-import { createMetrics } from '../metrics/metrics';
+import { countOpenFds, createMetrics } from '../metrics/metrics';
 import { SharedRegistry } from '../registry/shared-registry';
 import { FORMAT_NAMES } from '../wire/formats';
 import { GatewayServer } from './app';
@@ -13,6 +13,7 @@ import { authOptions } from './auth-options';
 import { SlowConsumerLadder } from './slow-consumers';
 import { SharedCounterMap } from '../registry/shared-map';
 import type { CatchupAnswer } from '../ingest/catchup';
+import { DescriptorGuard } from './descriptors';
 import {
   FramesMessage, MainToWorker, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
@@ -26,6 +27,7 @@ const status = new Int32Array(data.status);
 const scrapes = new Map<number, (r: { contentType: string; body: string }) => void>();
 const catchups = new Map<number, (answer: CatchupAnswer) => void>();
 let nextRequest = 1;
+let descriptors: DescriptorGuard | undefined;
 
 const send = (m: WorkerToMain) => main.postMessage(m);
 
@@ -48,7 +50,7 @@ const server = new GatewayServer(
     workerId: data.workerId,
     limits: {
       maxSymbols: cfg.maxSymbols, maxPayload: cfg.maxPayload, rateLimit: cfg.rateLimit, rateBurst: cfg.rateBurst,
-      floodCloseAfter: cfg.floodCloseAfter,
+      floodCloseAfter: cfg.floodCloseAfter, floodWindowMs: cfg.floodWindowS * 1000,
     },
   },
   {
@@ -65,6 +67,7 @@ const server = new GatewayServer(
       scrapes.set(id, resolve);
       send({ type: 'scrape', id });
     }),
+    admitUpgrade: () => descriptors?.admitUpgrade() ?? true,
   },
 );
 
@@ -99,6 +102,7 @@ main.on('message', (m: MainToWorker) => {
       catchups.delete(m.id);
       return;
     case 'close':
+      descriptors?.stop();
       void server.close(m.code, m.reason).then(() => process.exit(0));
       return;
   }
@@ -113,7 +117,11 @@ process.on('uncaughtException', (err) => {
 });
 
 server.listen(data.port).then(
-  (port) => send({ type: 'listening', port }),
+  (port) => {
+    descriptors = DescriptorGuard.forThisProcess({ listener: server, metrics, log, workers: cfg.workers, countOpen: countOpenFds });
+    descriptors?.start();
+    send({ type: 'listening', port });
+  },
   (err: Error) => {
     log.fatal({ err: err.message }, 'worker cannot listen');
     server.abort();

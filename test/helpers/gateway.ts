@@ -27,10 +27,18 @@ export interface GatewayProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+export interface GatewayLaunch {
+  /** Runs the gateway under `ulimit -n` of this many descriptors (soft and hard). */
+  maxOpenFiles?: number;
+}
+
 /** Starts `tickgate gateway` on a free port and resolves once it logs "serving". */
-export async function startGateway(redisUrl: string, flags: string[] = []): Promise<GatewayProcess> {
-  const child = track(spawn(process.execPath, [CLI, 'gateway', '--port', '0', '--host', '127.0.0.1', '--redis', redisUrl,
-    '--instance', 'test', ...flags], { stdio: ['ignore', 'pipe', 'pipe'] }));
+export async function startGateway(redisUrl: string, flags: string[] = [], launch: GatewayLaunch = {}): Promise<GatewayProcess> {
+  const args = [CLI, 'gateway', '--port', '0', '--host', '127.0.0.1', '--redis', redisUrl, '--instance', 'test', ...flags];
+  // exec keeps the pid: the child is the gateway itself, for signals and /proc.
+  const child = track(launch.maxOpenFiles === undefined
+    ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn('bash', ['-c', `ulimit -n ${launch.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,11 +1,17 @@
 import { expect } from 'chai';
-import { ConfigError, gatewayConfig, helpText, producerConfig } from '../../src/config';
+import { ConfigError, demoConfig, gatewayConfig, helpText, producerConfig } from '../../src/config';
 
 describe('config', () => {
   it('uses defaults that work on a laptop', () => {
     const c = gatewayConfig([], {});
     expect(c).to.include({ port: 9001, host: '0.0.0.0', redis: 'redis://127.0.0.1:6379', maxSymbols: 1000 });
     expect(c.stream).to.deep.equal(['ticks']);
+  });
+
+  it('binds the demo to 127.0.0.1 unless --host (or TICKGATE_HOST) says otherwise', () => {
+    expect(demoConfig([], {}).host).to.equal('127.0.0.1');
+    expect(demoConfig(['--host', '0.0.0.0'], {}).host).to.equal('0.0.0.0');
+    expect(demoConfig([], { TICKGATE_HOST: '::' }).host).to.equal('::');
   });
 
   it('derives the group and consumer from the instance id', () => {
