@@ -12,15 +12,25 @@ import { runDemo } from './demo/demo';
 
 const USAGE = `usage: tickgate <gateway|producer|demo> [options]   (tickgate <command> --help for options)\n`;
 
-/** Runs `start` until SIGINT/SIGTERM, then its stop; a second signal or the deadline forces the exit. */
-async function untilSignalled(stop: () => Promise<void>, deadlineMs: number): Promise<void> {
+/** How long a forced exit waits for the worker threads to let go of their sockets. */
+const ABORT_GRACE_MS = 1000;
+
+/**
+ * Runs until SIGINT/SIGTERM, then `stop`; a second signal or the deadline forces the exit (status 1), after `abort`
+ * has had a moment to close what must be closed before a process may exit.
+ */
+async function untilSignalled(stop: () => Promise<void>, deadlineMs: number, abort?: () => Promise<void>): Promise<void> {
   await new Promise<void>((resolve) => {
     const onSignal = (signal: string) => {
       process.removeAllListeners('SIGINT');
       process.removeAllListeners('SIGTERM');
+      let forcing = false;
       const force = () => {
+        if (forcing) return;
+        forcing = true;
         process.stderr.write(`tickgate: ${signal}: shutdown did not finish in ${deadlineMs} ms, exiting\n`);
-        process.exit(1);
+        const grace = new Promise((r) => setTimeout(r, ABORT_GRACE_MS).unref());
+        void Promise.race([abort?.(), grace]).finally(() => process.exit(1));
       };
       process.once('SIGINT', force);
       process.once('SIGTERM', force);
@@ -51,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
       const cfg = gatewayConfig(rest);
       const gw = await startGateway(cfg, createLogger(cfg.logLevel, 'tickgate', cfg.logPretty));
       process.on('SIGUSR2', gw.recycleWorkers);
-      await untilSignalled(gw.stop, cfg.shutdownTimeoutMs);
+      await untilSignalled(gw.stop, cfg.shutdownTimeoutMs, gw.abort);
       break;
     }
     case 'producer': {
@@ -64,7 +74,7 @@ async function main(argv: string[]): Promise<void> {
     case 'demo': {
       const cfg = demoConfig(rest);
       const demo = await runDemo(cfg, createLogger(cfg.logLevel, 'tickgate-demo', cfg.logPretty));
-      await untilSignalled(demo.stop, cfg.shutdownTimeoutMs + 5000);
+      await untilSignalled(demo.stop, cfg.shutdownTimeoutMs + 5000, demo.abort);
       process.stdout.write('tickgate demo: stopped cleanly\n');
       break;
     }

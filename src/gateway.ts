@@ -20,15 +20,25 @@ import { createAuthenticator } from './server/auth';
 import { authOptions } from './server/auth-options';
 import { FORMAT_NAMES } from './wire/formats';
 import { encodeFrame, uncompressedFrameBytes } from './wire/frame-encode';
+import { loadUws } from './server/uws';
 
 export interface RunningGateway {
   port: number;
   stop(): Promise<void>;
+  /**
+   * For a stop that missed its deadline (Redis frozen mid-read, say): closes the worker threads and their clients
+   * (1001) at once, whatever ingest is doing, so the process can exit. A thread that exits while uWS still holds
+   * sockets aborts Node with a native assertion instead.
+   */
+  abort(): Promise<void>;
   /** Restarts the worker threads one after another (SIGUSR2). */
   recycleWorkers(): void;
 }
 
 export async function startGateway(cfg: GatewayConfig, log: Logger = createLogger(cfg.logLevel)): Promise<RunningGateway> {
+  // The workers load the addon too, but a worker that fails to is only "exited before listening": load it here
+  // first, so a platform without it fails with NativeAddonError (exit 3) and the message that says what to do.
+  loadUws();
   // Fails here, at startup, for a short secret or an unreadable or unsupported key, rather than in every worker.
   let auth;
   try {
@@ -73,5 +83,6 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const recycleWorkers = () => {
     for (let id = 0; id < cfg.workers; id++) setTimeout(() => pool.recycle(id), id * 1000);
   };
-  return { port, stop, recycleWorkers };
+  const abort = () => pool.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+  return { port, stop, abort, recycleWorkers };
 }

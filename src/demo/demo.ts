@@ -9,7 +9,7 @@ import { startGateway } from '../gateway';
 import { runProducer } from '../producer/producer';
 import { pingRedis, PrivateRedis, startPrivateRedis } from './private-redis';
 
-export async function runDemo(cfg: DemoConfig, log: Logger): Promise<{ stop(): Promise<void> }> {
+export async function runDemo(cfg: DemoConfig, log: Logger): Promise<{ stop(): Promise<void>; abort(): Promise<void> }> {
   let privateRedis: PrivateRedis | undefined;
   let redis = cfg.redis;
   if (redis === '') {
@@ -35,5 +35,6 @@ export async function runDemo(cfg: DemoConfig, log: Logger): Promise<{ stop(): P
       await gateway.stop();
       await privateRedis?.stop();
     },
+    abort: gateway.abort,
   };
 }

@@ -39,11 +39,20 @@ export function pingRedis(host: string, port: number, timeoutMs = 500): Promise<
   });
 }
 
+export interface PrivateRedisOptions {
+  /**
+   * Persist every write (AOF, fsync always) in this directory, which outlives the server: a fault test restarts
+   * Redis on it after a kill -9. Default: no persistence, in a temporary directory removed on stop.
+   */
+  appendOnlyDir?: string;
+}
+
 /** Starts redis-server on `port` (a free one by default) and resolves once it answers PING. */
-export async function startPrivateRedis(port?: number): Promise<PrivateRedis> {
+export async function startPrivateRedis(port?: number, opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   const p = port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'tickgate-redis-'));
-  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+  const dir = opts.appendOnlyDir ?? mkdtempSync(join(tmpdir(), 'tickgate-redis-'));
+  const persistence = opts.appendOnlyDir ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', ...persistence,
     '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
     // Its own process group: a Ctrl-C meant for us must not kill Redis before we have shut down in order.
     { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -62,7 +71,7 @@ export async function startPrivateRedis(port?: number): Promise<PrivateRedis> {
       await exited;
       clearTimeout(killer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    if (!opts.appendOnlyDir) rmSync(dir, { recursive: true, force: true });
   };
   const ready = (async () => {
     for (let i = 0; i < 100; i++) {

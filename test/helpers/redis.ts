@@ -1,12 +1,12 @@
 /** A private redis-server per test file, plus a plain client for writing ticks the way any producer would. */
 import { createClient } from 'redis';
-import { PrivateRedis, startPrivateRedis } from '../../src/demo/private-redis';
+import { PrivateRedis, PrivateRedisOptions, startPrivateRedis } from '../../src/demo/private-redis';
 import { track } from './processes';
 
 export type PlainRedis = ReturnType<typeof createClient>;
 
-export async function privateRedis(port?: number): Promise<PrivateRedis> {
-  const r = await startPrivateRedis(port);
+export async function privateRedis(port?: number, opts?: PrivateRedisOptions): Promise<PrivateRedis> {
+  const r = await startPrivateRedis(port, opts);
   track(r.child);
   return r;
 }

@@ -6,6 +6,8 @@ import { GatewayProcess, metricValue, readyStatus, startGateway, waitUntil } fro
 import { killAll } from '../helpers/processes';
 import { plainClient, PlainRedis, privateRedis, streamIdsOf, tickFields } from '../helpers/redis';
 import { Reply, TestClient } from '../helpers/ws-client';
+import { expectEveryWorkerServes } from '../helpers/workers';
+import { availableParallelism } from 'node:os';
 
 describe('bad input', function () {
   this.timeout(60_000);
@@ -148,6 +150,7 @@ describe('bad input', function () {
     expect(await metricValue(gw.http, 'tickgate_client_errors_total', { code: 'RATE_LIMITED' })).to.be.greaterThan(0);
     expect(await metricValue(strict.http, 'tickgate_client_errors_total', { code: 'MESSAGE_TOO_BIG' })).to.equal(1);
     expect(await readyStatus(gw.http)).to.equal(200);
+    await waitUntil('the feed ran alongside', async () => (await streamIdsOf(producer, 'ticks', 'HEALTHY')).length > 20);
     stopFeed = true;
     await feeding;
     const expected = await streamIdsOf(producer, 'ticks', 'HEALTHY');
@@ -156,5 +159,7 @@ describe('bad input', function () {
     // The healthy client subscribed before the feed started, so it must hold the whole stream of its symbol.
     expect(got).to.deep.equal(expected);
     expect(expected.length).to.be.greaterThan(20);
+    await expectEveryWorkerServes(gw, producer, availableParallelism());
+    await expectEveryWorkerServes(strict, producer, availableParallelism());
   });
 });

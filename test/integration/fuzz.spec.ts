@@ -17,6 +17,8 @@ import { PlainRedis, streamIdsOf, tickFields } from '../helpers/redis';
 import { startStack, stopStack } from '../helpers/stack';
 import { bearer, connectWith, upgrade } from '../helpers/upgrade';
 import { TestClient } from '../helpers/ws-client';
+import { expectEveryWorkerServes } from '../helpers/workers';
+import { availableParallelism } from 'node:os';
 
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
 const DURATION_MS = Number(process.env.FUZZ_MS ?? 12_000);
@@ -230,5 +232,7 @@ describe('fuzz', function () {
     await waitUntil('healthy client caught up', () => healthy.idsOf('HEALTHY').length >= expected.length, 15_000);
     expect(healthy.idsOf('HEALTHY')).to.deep.equal(expected);
     expect(expected.length).to.be.greaterThan(500);
+    // No worker thread crashed and was restarted behind the healthy client's back.
+    await expectEveryWorkerServes(gw, producer, availableParallelism(), 'ticks', { headers: bearer(token) });
   });
 });
