@@ -14,7 +14,7 @@ const OPTS: LadderOptions = {
   recoverBelowBytes: 100,
   recoverAfterMs: 1000,
 };
-const LIMITS = { maxSymbols: 10, maxPayload: 1024, rateLimit: 10, rateBurst: 10, floodCloseAfter: 10 };
+const LIMITS = { maxSymbols: 10, maxPayload: 1024, rateLimit: 10, rateBurst: 10, floodCloseAfter: 10, floodWindowMs: 10_000 };
 
 /** What the ladder does to a socket, recorded: the only surface it touches. */
 class FakeSocket {
