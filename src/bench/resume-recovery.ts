@@ -228,15 +228,15 @@ function p99(xs: number[]): number {
 interface HangupResult {
   baselineP99Ms: number;
   hangupP99Ms: number;
-  baselineCpuPct: number;
-  hangupCpuPct: number;
-  afterCpuPct: number;
+  /** CPU percent of the gateway and of redis-server, per window: before, with the hang-up, the next one. */
+  gatewayCpu: number[];
+  redisCpu: number[];
 }
 
 /** Window lengths: the hang-up window covers the 1 s the client stays plus the work left behind. */
 const WINDOW_MS = 8000;
 
-async function hangupRun(o: Options, redisUrl: string, c: Plain): Promise<HangupResult> {
+async function hangupRun(o: Options, redisUrl: string, redisPid: number, c: Plain): Promise<HangupResult> {
   await c.del(STREAM);
   const syms = 1000;
   const gw = await startGw(o, redisUrl, 'bench-hangup');
@@ -256,31 +256,32 @@ async function hangupRun(o: Options, redisUrl: string, c: Plain): Promise<Hangup
     for (let j = 0; j < 5; j++, n++) m.xAdd(STREAM, '*', { sym: `S${n % 200}`, px: '1.00', sz: '1', ts: String(Date.now()) });
     void m.exec();
   }, 10);
-  const pid = gw.child.pid!;
+  const pids = [gw.child.pid!, redisPid];
+  const cpu = () => pids.map(cpuSeconds);
+  /** CPU percent of each pid over one window. */
+  const window = async (): Promise<number[]> => {
+    const c0 = cpu();
+    await sleep(WINDOW_MS);
+    return cpu().map((s1, k) => Math.round(((s1 - c0[k]) * 100_000) / WINDOW_MS));
+  };
   await sleep(1000);
   samples = [];
-  let cpu0 = cpuSeconds(pid);
-  await sleep(WINDOW_MS);
+  const before = await window();
   const baseline = samples;
-  const baselineCpu = (cpuSeconds(pid) - cpu0) / (WINDOW_MS / 1000);
   samples = [];
-  cpu0 = cpuSeconds(pid);
   const big = await Client.open(gw.port);
   const all = Array.from({ length: syms }, (_, j) => `S${j}`);
   big.ws.send(JSON.stringify({ op: 'subscribe', id: 1, symbols: all, since: Object.fromEntries(all.map((s) => [s, first])) }));
   setTimeout(() => big.ws.terminate(), 1000);
-  await sleep(WINDOW_MS);
+  const withHangup = await window();
   const during = samples;
-  const hangupCpu = (cpuSeconds(pid) - cpu0) / (WINDOW_MS / 1000);
-  cpu0 = cpuSeconds(pid);
-  await sleep(WINDOW_MS);
-  const afterCpu = (cpuSeconds(pid) - cpu0) / (WINDOW_MS / 1000);
+  const next = await window();
   clearInterval(producer);
   for (const cl of observers) cl.ws.terminate();
   await kill(gw);
   return {
     baselineP99Ms: p99(baseline), hangupP99Ms: p99(during),
-    baselineCpuPct: Math.round(baselineCpu * 100), hangupCpuPct: Math.round(hangupCpu * 100), afterCpuPct: Math.round(afterCpu * 100),
+    gatewayCpu: [before[0], withHangup[0], next[0]], redisCpu: [before[1], withHangup[1], next[1]],
   };
 }
 
@@ -304,10 +305,10 @@ async function main(): Promise<void> {
       }
     }
     if (o.hangup) {
-      const h = await hangupRun(o, redis.url, c);
+      const h = await hangupRun(o, redis.url, redis.child.pid!, c);
       console.log(`hang-up (${o.hangupEntries} entries, 1,000 symbols resumed from the first entry, client gone after 1 s; ${WINDOW_MS / 1000}-s windows):`);
       console.log(`  observers' p99: ${h.baselineP99Ms} ms before, ${h.hangupP99Ms} ms with the hang-up (${(h.hangupP99Ms / h.baselineP99Ms).toFixed(2)}×)`);
-      console.log(`  gateway CPU: ${h.baselineCpuPct}% before, ${h.hangupCpuPct}% in the window, ${h.afterCpuPct}% in the next window`);
+      console.log(`  CPU % (before, with the hang-up, next window): gateway ${h.gatewayCpu.join(', ')}; redis-server ${h.redisCpu.join(', ')}`);
     }
   } finally {
     await c.quit();

@@ -46,6 +46,7 @@ export interface CatchupAnswer {
 
 export interface CatchupOptions {
   streams: string[];
+  /** Most ticks one request replays, over all its symbols: encoding and sending them is work done in one piece. */
   maxReplayTicks: number;
   /** Most entries read for one request; also how far back the latest-tick index reads each stream. */
   scanLimit: number;
@@ -58,7 +59,7 @@ export interface CatchupOptions {
 /** Ticks per replay frame: large enough to compress well, small enough to stay far below a socket's buffer limit. */
 const REPLAY_FRAME_TICKS = 500;
 /** Entries per XRANGE/XREVRANGE: each page is one slice of main-thread work between turns of the event loop. */
-const SCAN_PAGE = 1000;
+const SCAN_PAGE = 500;
 
 export class Catchup {
   private readonly scans: ScanScheduler;
@@ -74,7 +75,7 @@ export class Catchup {
     const rate = new ScanRate(opts.scanRate);
     const frontier = (stream: string) => published.frontier(stream);
     this.scans = new ScanScheduler(redis, frontier, rate,
-      { streams: opts.streams, requestEntries: opts.scanLimit, requestMs: opts.timeoutMs, pageSize: SCAN_PAGE });
+      { streams: opts.streams, requestEntries: opts.scanLimit, requestTicks: opts.maxReplayTicks, requestMs: opts.timeoutMs, pageSize: SCAN_PAGE });
     this.index = new LatestIndex(redis, frontier, rate, { streams: opts.streams, scanLimit: opts.scanLimit, pageSize: SCAN_PAGE }, log);
   }
 
@@ -113,13 +114,15 @@ export class Catchup {
     const unavailable: string[] = [];
     const toSnapshot = [...req.snapshot];
     const sent = Date.now();
+    let budget = this.opts.maxReplayTicks;
     for (const [sym, since] of Object.entries(req.since)) {
       const ticks = future.has(sym) ? undefined : this.replayable(sym, since, fetched.get(sym));
-      if (ticks === undefined || ticks.length > this.opts.maxReplayTicks) {
+      if (ticks === undefined || ticks.length > budget) {
         unavailable.push(sym);
         toSnapshot.push(sym);
         continue;
       }
+      budget -= ticks.length;
       let prev = since;
       for (let i = 0; i < ticks.length; i += REPLAY_FRAME_TICKS) {
         const chunk = ticks.slice(i, i + REPLAY_FRAME_TICKS);

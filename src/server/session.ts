@@ -281,7 +281,7 @@ export class SessionHandler {
           if (answer.unavailable.length > 0) {
             this.deps.metrics.clientErrors.inc({ code: 'RESUME_UNAVAILABLE' });
             ws.send(JSON.stringify({ type: 'error', id, code: 'RESUME_UNAVAILABLE', symbols: answer.unavailable,
-              message: 'resume position older than the retained history; a snapshot follows' }), false);
+              message: 'resume position cannot be replayed; a snapshot follows' }), false);
           }
           if (answer.snapshot) ws.send(snapshotMessage(id, answer.snapshot.position, answer.snapshot.ticks), false);
           for (const sym of added) s.symbols.add(sym);

@@ -68,7 +68,7 @@ const idsOf = (ticks: Tick[] | undefined) => (ticks ?? []).map((t) => t.id);
 const expectedAfter = (s: FakeStream, sym: string, since: string, through: string) =>
   s.entries.filter(([id, f]) => f![1] === sym && compareStreamIds(id, since) > 0 && compareStreamIds(id, through) <= 0).map(([id]) => id);
 
-const scanOpts = { streams: ['s'], requestEntries: 1_000_000, requestMs: 10_000, pageSize: 100 };
+const scanOpts = { streams: ['s'], requestEntries: 1_000_000, requestTicks: 1_000_000, requestMs: 10_000, pageSize: 100 };
 
 describe('ingest: catch-up scans (ScanScheduler)', () => {
   it('serves every symbol of two concurrent requests with one pass over the stream', async () => {
@@ -128,6 +128,15 @@ describe('ingest: catch-up scans (ScanScheduler)', () => {
     expect(far.get('S2')?.incomplete).to.equal(true);
     expect(near.get('S3')?.incomplete).to.equal(false);
     expect(idsOf(near.get('S3')?.ticks)).to.deep.equal(expectedAfter(s, 'S3', ids[700], last));
+  });
+
+  it('gives a request up as incomplete once it has found more ticks than it may replay', async () => {
+    const s = new FakeStream();
+    const ids = s.add(1000, 10);
+    const scans = new ScanScheduler(s.redis, () => ids[ids.length - 1], new ScanRate(1e9), { ...scanOpts, requestTicks: 150 });
+    const got = await scans.read({ S1: ids[0], S2: ids[0] });
+    expect(got.get('S1')?.incomplete).to.equal(true);
+    expect(s.count('XRANGE')).to.equal(8);
   });
 
   it('gives a request up as incomplete at its deadline', async () => {
@@ -238,6 +247,18 @@ describe('ingest: Catchup', () => {
     const replayed = answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids);
     expect(answer.unavailable).to.deep.equal([]);
     expect(replayed).to.deep.equal(ids.slice(10));
+  });
+
+  it('replays at most --max-replay-ticks ticks per request: symbols that no longer fit get RESUME_UNAVAILABLE', async () => {
+    const s = new FakeStream();
+    const ids = s.add(30, 3);
+    const h = (k: number) => ids.filter((_, i) => i % 3 === k).map(tick);
+    const c = new Catchup(published(ids[29], { S0: h(0), S1: h(1), S2: h(2) }), s.redis,
+      { streams: ['s'], maxReplayTicks: 15, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 5000 }, encode, silent);
+    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: ids[0], S1: ids[1], S2: ids[2] } }))();
+    expect(answer.frames.map((f) => (JSON.parse(f.frame as string) as { sym: string }).sym)).to.deep.equal(['S0']);
+    expect(answer.unavailable).to.deep.equal(['S1', 'S2']);
+    expect(answer.snapshot?.ticks.map((t) => t.sym)).to.deep.equal(['S1', 'S2']);
   });
 
   it('answers RESUME_UNAVAILABLE when memory has evicted ticks between the scan end and what it holds', async () => {

@@ -7,8 +7,8 @@
  * arriving while a pass runs joins it when the pass has not read past its `since` yet, else it waits for the next.
  *
  * Bounds: the process-wide entry rate (ScanRate) paces every page; a request is charged every entry read for it and
- * gives up past its entry budget or its deadline (its symbols then get RESUME_UNAVAILABLE and a snapshot); a
- * request whose client is gone is cancelled and no longer holds a pass open.
+ * gives up past its entry budget, past the ticks it may replay, or at its deadline (its symbols then get
+ * RESUME_UNAVAILABLE and a snapshot); a request whose client is gone is cancelled and no longer holds a pass open.
  */
 import { compareStreamIds, Tick } from '../../wire/tick';
 import type { RawEntry } from '../fanout';
@@ -30,6 +30,8 @@ export interface ScanOptions {
   streams: string[];
   /** Most entries read for one request, over all its symbols and streams. */
   requestEntries: number;
+  /** Most ticks one request may replay: a read that finds more gives up (no replay could be sent anyway). */
+  requestTicks: number;
   /** Longest one request waits for its reads, in ms. */
   requestMs: number;
   pageSize: number;
@@ -54,6 +56,7 @@ export function symOf(fields: string[] | null): string | undefined {
 class ScanJob {
   settled = false;
   scanned = 0;
+  found = 0;
   readonly done: Promise<Map<string, Fetched>>;
   private readonly results = new Map<string, Fetched>();
   private streamsLeft: number;
@@ -75,6 +78,11 @@ class ScanJob {
   charge(entries: number): void {
     this.scanned += entries;
     if (this.scanned > this.opts.requestEntries) this.giveUp();
+  }
+
+  /** Counts one tick found for this request; past what it may replay, the request gives up. */
+  collect(): void {
+    if (++this.found > this.opts.requestTicks) this.giveUp();
   }
 
   /** One stream's pass is over for this request. */
@@ -241,6 +249,7 @@ export class ScanScheduler {
           w.behind.delete(parsed.sym);
         }
         w.ticks.get(parsed.sym)!.push(parsed.tick);
+        w.job.collect();
       }
     }
   }
