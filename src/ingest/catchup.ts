@@ -104,8 +104,10 @@ export class Catchup {
       else if (!this.published.history(sym)?.covers(since)) toRead[sym] = since;
     }
     const fetched = await this.scans.read(toRead, signal);
-    const needsIndex = [...req.snapshot, ...Object.keys(req.since)].some((sym) => this.published.history(sym)?.latest() === undefined);
-    if (needsIndex) await this.index.whenReady(deadline, signal);
+    // The index is filled once, at startup: only a request that will take a snapshot waits for it, and only for the
+    // symbols memory cannot answer.
+    const snapshotted = [...req.snapshot, ...future, ...[...fetched].filter(([, f]) => f.incomplete).map(([sym]) => sym)];
+    if (snapshotted.some((sym) => this.published.history(sym)?.latest() === undefined)) await this.index.whenReady(deadline, signal);
     return () => this.build(req, future, fetched);
   }
 

@@ -238,6 +238,18 @@ describe('ingest: Catchup', () => {
     expect(first.snapshot?.ticks.map((t) => `${t.sym}@${t.id}`)).to.deep.equal([`S1@${ids[991]}`, `S2@${ids[992]}`]);
   });
 
+  it('answers a resume replayed from the stream without waiting for the latest-tick index', async () => {
+    const s = new FakeStream();
+    const ids = s.add(100, 2);
+    // The index is never started: a request that waited for it would wait for the 10-minute deadline.
+    const c = new Catchup(published(ids[99]), s.redis,
+      { streams: ['s'], maxReplayTicks: 10_000, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 600_000 }, encode, silent);
+    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S1: ids[49] } }))();
+    expect(answer.unavailable).to.deep.equal([]);
+    expect(answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids))
+      .to.deep.equal(expectedAfter(s, 'S1', ids[49], ids[99]));
+  });
+
   it('joins ticks read from the stream to those in memory at the scan end, without a hole or a duplicate', async () => {
     const s = new FakeStream();
     const ids = s.add(100, 1);
