@@ -107,4 +107,19 @@ describe('fault: gateway SIGKILL and restart with 20 clients resuming over a 150
       }
     });
   });
+
+  it('answers a since beyond what it has published with RESUME_UNAVAILABLE and the latest tick, never a silent ack', async () => {
+    for (const old of gateways.splice(0)) await old.stop('SIGKILL');
+    const g = await gateway();
+    await waitUntil('ready', async () => (await readyStatus(g.http)) === 200);
+    const c = await TestClient.connect(g.url);
+    clients.push(c);
+    const ack = await c.request({ op: 'subscribe', symbols: ['S7'], since: { S7: '99999999999999-0' } });
+    expect(ack.type).to.equal('ack');
+    expect(c.replies.find((r) => r.code === 'RESUME_UNAVAILABLE')).to.include({ id: ack.id }).and.have.deep.property('symbols', ['S7']);
+    const latest = (await producer.xRevRange(STREAM, '+', '-', { COUNT: 2 * SYMBOLS })).find((e) => e.message.sym === 'S7')!.id;
+    const snapshot = c.replies.find((r) => r.type === 'snapshot') as unknown as { ticks: { sym: string; id: string }[] };
+    expect(snapshot.ticks.map((t) => [t.sym, t.id])).to.deep.equal([['S7', latest]]);
+    expect(c.frames).to.deep.equal([]);
+  });
 });
