@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { GatewayProcess, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
 import { killAll } from '../helpers/processes';
-import { plainClient, PlainRedis, privateRedis } from '../helpers/redis';
+import { plainClient, PlainRedis, privateRedis, xaddTicks } from '../helpers/redis';
 import { TestClient } from '../helpers/ws-client';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { compareStreamIds } from '../../src/wire/tick';
@@ -122,4 +122,32 @@ describe('fault: gateway SIGKILL and restart with 20 clients resuming over a 150
     expect(snapshot.ticks.map((t) => [t.sym, t.id])).to.deep.equal([['S7', latest]]);
     expect(c.frames).to.deep.equal([]);
   });
+
+  it('stops reading the stream for a resume once its client has disconnected', async () => {
+    for (const old of gateways.splice(0)) await old.stop('SIGKILL');
+    const stream = 'cancel';
+    // 1,000 entries a second: the 20,000-entry pass below would take 20 s, a page every 0.5 s.
+    const g = await startGateway(redis.url, ['--stream', stream, '--workers', '1', '--catchup-scan-rate', '1000', '--resume-timeout-ms', '600000']);
+    gateways.push(g);
+    await waitUntil('ready', async () => (await readyStatus(g.http)) === 200);
+    const syms = Array.from({ length: 10 }, (_, k) => `C${k}`);
+    const ids = await xaddTicks(producer, stream, syms, 20_000);
+    await waitUntil('all published', async () => {
+      const groups = (await producer.sendCommand(['XINFO', 'GROUPS', stream])) as unknown[][];
+      return groups[0][groups[0].indexOf('last-delivered-id') + 1] === ids[ids.length - 1];
+    }, 20_000);
+    const xranges = async () => Number(/cmdstat_xrange:calls=(\d+)/.exec(await producer.info('commandstats'))?.[1] ?? 0);
+    const before = await xranges();
+    const c = await TestClient.connect(g.url);
+    c.send({ op: 'subscribe', id: 1, symbols: syms, since: Object.fromEntries(syms.map((sym) => [sym, ids[0]])) });
+    await waitUntil('the resume is reading', async () => (await xranges()) >= before + 2, 10_000, 100);
+    c.close();
+    await c.closed;
+    await new Promise((r) => setTimeout(r, 500));
+    const afterClose = await xranges();
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await xranges(), 'XRANGE calls in the 2.5 s after the client left').to.equal(afterClose);
+    expect(c.replies).to.deep.equal([]);
+  });
 });
+

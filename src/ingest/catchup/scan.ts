@@ -218,8 +218,9 @@ export class ScanScheduler {
     this.running.set(stream, pass);
     let cursor = '(' + start;
     for (;;) {
-      if (pass.waiters.every((w) => w.job.settled)) return;
       await this.rate.take(this.opts.pageSize);
+      // Checked after the wait for the rate: a request may have been cancelled or given up meanwhile.
+      if (pass.waiters.every((w) => w.job.settled)) return;
       const page = (await this.redis.sendCommand(['XRANGE', stream, cursor, end, 'COUNT', String(this.opts.pageSize)])) as RawEntry[];
       if (page.length === 0) break;
       this.distribute(pass, page);
