@@ -60,12 +60,15 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
     deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs,
   }, fanout, metrics, log, (ready) => pool.setReady(ready));
 
-  pool.serveCatchup(new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks, scanLimit: cfg.resumeScanLimit }, encodeFrame, log));
+  const catchup = new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks,
+    scanLimit: cfg.resumeScanLimit, scanRate: cfg.catchupScanRate, timeoutMs: cfg.resumeTimeoutMs }, encodeFrame, log);
+  pool.serveCatchup(catchup);
   const port = await pool.start();
   const stopMetricsServer = cfg.metricsPort > 0 ? await startMetricsServer(cfg.host, cfg.metricsPort, () => pool.scrape()) : undefined;
   connectInBackground(readClient, log);
   connectInBackground(controlClient, log);
   reader.start();
+  catchup.start();
   const stopLagSampler = startLagSampler(controlClient, cfg.stream, cfg.group, cfg.lagSampleMs, metrics, log);
   log.info({ port, host: cfg.host, workers: cfg.workers, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
     metricsPort: cfg.metricsPort || port, streams: cfg.stream, group: cfg.group, consumer: cfg.consumer }, 'serving');
@@ -74,6 +77,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const stop = () => (stopping ??= (async () => {
     log.info('shutting down');
     stopLagSampler();
+    catchup.stop();
     await reader.stop();
     await pool.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
     await stopMetricsServer?.();

@@ -7,15 +7,21 @@
  * and before the next. The worker sends the answer, then subscribes the socket to the topic: the first live frame
  * the client gets is the one that follows the answer's last tick.
  *
- * Memory (the per-symbol history) serves most requests; Redis (XRANGE/XREVRANGE on the control connection) fills
- * in what memory no longer holds, read before the synchronous build.
+ * Memory (the per-symbol history) serves most requests; Redis fills in what memory no longer holds, read before the
+ * synchronous build: resume ticks by coalesced, budgeted scans (catchup/scan.ts), the latest tick of symbols not
+ * published since startup from an index read once in the background (catchup/latest-index.ts).
+ *
+ * A `since` beyond the frontier names a tick this gateway has not published: it is answered with RESUME_UNAVAILABLE
+ * and a snapshot, never with an empty replay that would leave the client holding an id that does not exist yet.
  */
 import { Logger } from '../log';
 import { FormatName } from '../wire/formats';
 import { compareStreamIds, FrameKind, Tick, TickBatch } from '../wire/tick';
-import { PublishedHistory, RawEntry } from './fanout';
-import { parseEntry } from './parse-entry';
+import { PublishedHistory } from './fanout';
 import { Redis } from './redis';
+import { LatestIndex } from './catchup/latest-index';
+import { Fetched, ScanScheduler } from './catchup/scan';
+import { ScanRate } from './catchup/scan-rate';
 
 export type FrameEncoderWithKind = (format: FormatName, batch: TickBatch, sent: number, kind: FrameKind) => string | Uint8Array;
 
@@ -31,7 +37,7 @@ export type SnapshotTick = Tick & { sym: string };
 
 export interface CatchupAnswer {
   frames: { frame: string | Uint8Array; binary: boolean }[];
-  /** Symbols whose resume position is older than what memory and the stream still hold: they get a snapshot. */
+  /** Symbols whose resume position cannot be replayed (too old, across a removal, over budget, or in the future): they get a snapshot. */
   unavailable: string[];
   snapshot?: { position: string; ticks: SnapshotTick[] };
   /** Set when the answer could not be prepared (Redis unreachable); the subscribe is refused with INTERNAL. */
@@ -40,67 +46,85 @@ export interface CatchupAnswer {
 
 export interface CatchupOptions {
   streams: string[];
+  /** Most ticks one request replays, over all its symbols: encoding and sending them is work done in one piece. */
   maxReplayTicks: number;
+  /** Most entries read for one request; also how far back the latest-tick index reads each stream. */
   scanLimit: number;
+  /** Stream entries per second the whole process reads for catch-up. */
+  scanRate: number;
+  /** Longest a request waits for what it reads from Redis, in ms. */
+  timeoutMs: number;
 }
 
 /** Ticks per replay frame: large enough to compress well, small enough to stay far below a socket's buffer limit. */
 const REPLAY_FRAME_TICKS = 500;
-const SCAN_PAGE = 1000;
-
-interface Fetched {
-  ticks: Tick[];
-  /** Entries after the position may have been trimmed, or the scan limit was reached. */
-  incomplete: boolean;
-}
+/** Entries per XRANGE/XREVRANGE: each page is one slice of main-thread work between turns of the event loop. */
+const SCAN_PAGE = 500;
 
 export class Catchup {
+  private readonly scans: ScanScheduler;
+  private readonly index: LatestIndex;
+
   constructor(
     private readonly published: PublishedHistory,
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly opts: CatchupOptions,
     private readonly encode: FrameEncoderWithKind,
-    private readonly log: Logger,
-  ) {}
+    log: Logger,
+  ) {
+    const rate = new ScanRate(opts.scanRate);
+    const frontier = (stream: string) => published.frontier(stream);
+    this.scans = new ScanScheduler(redis, frontier, rate,
+      { streams: opts.streams, requestEntries: opts.scanLimit, requestTicks: opts.maxReplayTicks, requestMs: opts.timeoutMs, pageSize: SCAN_PAGE });
+    this.index = new LatestIndex(redis, frontier, rate, { streams: opts.streams, scanLimit: opts.scanLimit, pageSize: SCAN_PAGE }, log);
+  }
+
+  /** Starts filling the latest-tick index (once each stream's frontier is known). */
+  start(): void {
+    this.index.start();
+  }
+
+  stop(): void {
+    this.index.stop();
+  }
 
   /**
    * Reads from Redis what memory lacks, then returns the synchronous builder of the answer. The caller must build
-   * and post the answer with no await in between (see the module comment).
+   * and post the answer with no await in between (see the module comment). Rejects with CatchupCancelled once
+   * `signal` aborts (the client is gone): its reads stop holding scans open.
    */
-  async prepare(req: CatchupRequest): Promise<() => CatchupAnswer> {
+  async prepare(req: CatchupRequest, signal?: AbortSignal): Promise<() => CatchupAnswer> {
     // Without a frontier, what Redis holds cannot be split into "already published" and "still to come live".
     if (this.published.position === '') throw new Error('the stream reader has not set up its consumer group yet');
-    const fetched = new Map<string, Fetched>();
+    const deadline = Date.now() + this.opts.timeoutMs;
+    const future = new Set<string>();
+    const toRead: Record<string, string> = {};
     for (const [sym, since] of Object.entries(req.since)) {
-      if (!this.published.history(sym)?.covers(since)) fetched.set(sym, await this.readAfter(sym, since));
+      if (compareStreamIds(since, this.published.position) > 0) future.add(sym);
+      else if (!this.published.history(sym)?.covers(since)) toRead[sym] = since;
     }
-    const loaded = new Map<string, Tick>();
-    for (const sym of [...req.snapshot, ...Object.keys(req.since)]) {
-      if (this.published.history(sym)?.latest() === undefined) {
-        const t = await this.readLatest(sym);
-        if (t) loaded.set(sym, t);
-      }
-    }
-    return () => this.build(req, fetched, loaded);
+    const fetched = await this.scans.read(toRead, signal);
+    // The index is filled once, at startup: only a request that will take a snapshot waits for it, and only for the
+    // symbols memory cannot answer.
+    const snapshotted = [...req.snapshot, ...future, ...[...fetched].filter(([, f]) => f.incomplete).map(([sym]) => sym)];
+    if (snapshotted.some((sym) => this.published.history(sym)?.latest() === undefined)) await this.index.whenReady(deadline, signal);
+    return () => this.build(req, future, fetched);
   }
 
-  private build(req: CatchupRequest, fetched: Map<string, Fetched>, loaded: Map<string, Tick>): CatchupAnswer {
-    // What Redis returned beyond the frontier will reach the client live: replaying it too would duplicate it.
-    const frontier = this.published.position;
-    const published = (t: Tick) => compareStreamIds(t.id, frontier) <= 0;
-    for (const f of fetched.values()) f.ticks = f.ticks.filter(published);
-    for (const [sym, t] of loaded) if (!published(t)) loaded.delete(sym);
+  private build(req: CatchupRequest, future: Set<string>, fetched: Map<string, Fetched>): CatchupAnswer {
     const frames: CatchupAnswer['frames'] = [];
     const unavailable: string[] = [];
     const toSnapshot = [...req.snapshot];
     const sent = Date.now();
+    let budget = this.opts.maxReplayTicks;
     for (const [sym, since] of Object.entries(req.since)) {
-      const ticks = this.replayable(sym, since, fetched.get(sym));
-      if (ticks === undefined || ticks.length > this.opts.maxReplayTicks) {
+      const ticks = future.has(sym) ? undefined : this.replayable(sym, since, fetched.get(sym));
+      if (ticks === undefined || ticks.length > budget) {
         unavailable.push(sym);
         toSnapshot.push(sym);
         continue;
       }
+      budget -= ticks.length;
       let prev = since;
       for (let i = 0; i < ticks.length; i += REPLAY_FRAME_TICKS) {
         const chunk = ticks.slice(i, i + REPLAY_FRAME_TICKS);
@@ -113,7 +137,8 @@ export class Catchup {
     if (toSnapshot.length === 0) return { frames, unavailable };
     const ticks: SnapshotTick[] = [];
     for (const sym of toSnapshot) {
-      const t = this.published.history(sym)?.latest() ?? loaded.get(sym);
+      // Both are at or before the frontier: the history holds what was published, the index what preceded startup.
+      const t = this.published.history(sym)?.latest() ?? this.index.get(sym);
       if (t) ticks.push({ sym, ...t });
     }
     return { frames, unavailable, snapshot: { position: this.published.position, ticks } };
@@ -124,69 +149,11 @@ export class Catchup {
     const history = this.published.history(sym);
     if (history?.covers(since)) return history.after(since);
     if (fetched === undefined || fetched.incomplete) return undefined;
+    // Never published since startup: nothing after the scan's end (the frontier when it began) exists yet.
     if (history === undefined) return fetched.ticks;
-    const through = fetched.ticks.length > 0 ? fetched.ticks[fetched.ticks.length - 1].id : since;
-    // Ticks published while Redis was being read must still be in memory, or there could be a hole between the two.
-    if (history.latest() !== undefined && compareStreamIds(history.latest()!.id, through) > 0 && !history.covers(through)) return undefined;
-    return [...fetched.ticks, ...history.after(through)];
-  }
-
-  private async readAfter(sym: string, since: string): Promise<Fetched> {
-    const ticks: Tick[] = [];
-    let incomplete = false;
-    for (const stream of this.opts.streams) {
-      if (await this.removedAfter(stream, since)) incomplete = true;
-      let cursor = '(' + since;
-      for (let scanned = 0; ; scanned += SCAN_PAGE) {
-        if (scanned >= this.opts.scanLimit) {
-          incomplete = true;
-          break;
-        }
-        const page = (await this.redis.sendCommand(['XRANGE', stream, cursor, '+', 'COUNT', String(SCAN_PAGE)])) as RawEntry[];
-        for (const [id, fields] of page) {
-          const parsed = parseEntry(id, fields);
-          if (typeof parsed !== 'string' && parsed.sym === sym) ticks.push(parsed.tick);
-        }
-        if (page.length < SCAN_PAGE) break;
-        cursor = '(' + page[page.length - 1][0];
-      }
-    }
-    if (this.opts.streams.length > 1) ticks.sort((a, b) => compareStreamIds(a.id, b.id));
-    this.log.debug({ sym, since, ticks: ticks.length, incomplete }, 'resume read from redis');
-    return { ticks, incomplete };
-  }
-
-  /**
-   * Whether entries after `since` may have been removed from `stream`: by XDEL (max-deleted-entry-id) or by
-   * trimming, which removes from the front, so it matters when `since` is older than the first entry left.
-   * Conservative: a client whose last tick was the very last one trimmed is told to take a snapshot.
-   */
-  private async removedAfter(stream: string, since: string): Promise<boolean> {
-    const info = (await this.redis.sendCommand(['XINFO', 'STREAM', stream])) as unknown[];
-    const field = (name: string) => info[info.indexOf(name) + 1];
-    const maxDeleted = String(field('max-deleted-entry-id') ?? '0-0');
-    if (maxDeleted !== '0-0' && compareStreamIds(since, maxDeleted) < 0) return true;
-    const trimmed = Number(field('entries-added')) > Number(field('length'));
-    const first = String(field('recorded-first-entry-id') ?? '0-0');
-    return trimmed && first !== '0-0' && compareStreamIds(since, first) < 0;
-  }
-
-  /** The newest tick of `sym` in the stream(s), scanning back at most scanLimit entries. */
-  private async readLatest(sym: string): Promise<Tick | undefined> {
-    let best: Tick | undefined;
-    for (const stream of this.opts.streams) {
-      let cursor = '+';
-      for (let scanned = 0; scanned < this.opts.scanLimit; scanned += SCAN_PAGE) {
-        const page = (await this.redis.sendCommand(['XREVRANGE', stream, cursor, '-', 'COUNT', String(SCAN_PAGE)])) as RawEntry[];
-        const hit = page.map(([id, fields]) => parseEntry(id, fields)).find((p) => typeof p !== 'string' && p.sym === sym);
-        if (hit && typeof hit !== 'string') {
-          if (!best || compareStreamIds(hit.tick.id, best.id) > 0) best = hit.tick;
-          break;
-        }
-        if (page.length < SCAN_PAGE) break;
-        cursor = '(' + page[page.length - 1][0];
-      }
-    }
-    return best;
+    // Ticks published after the scan's end must all still be in memory, or there could be a hole between the two.
+    if (!history.holdsPublishedAfter(fetched.through)) return undefined;
+    const last = fetched.ticks.length > 0 ? fetched.ticks[fetched.ticks.length - 1].id : since;
+    return [...fetched.ticks, ...history.after(last)];
   }
 }

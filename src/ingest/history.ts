@@ -5,19 +5,37 @@
 import { compareStreamIds, Tick } from '../wire/tick';
 
 export class SymbolHistory {
-  private readonly ring: Tick[] = [];
+  private ring: Tick[] = [];
   private next = 0;
+  /** Whether a published tick was ever let go (evicted or cleared): then only covers() proves completeness. */
+  private dropped = false;
+  /** The newest tick published, kept across clear(): still the symbol's latest as far as clients can know. */
+  private newest: Tick | undefined;
 
   constructor(private readonly capacity: number) {}
 
   push(t: Tick): void {
     if (this.ring.length < this.capacity) this.ring.push(t);
-    else this.ring[this.next] = t;
+    else {
+      this.ring[this.next] = t;
+      this.dropped = true;
+    }
     this.next = (this.next + 1) % this.capacity;
+    this.newest = t;
+  }
+
+  /**
+   * Forgets the held range, after a loss before ingest: a replay from memory must never span the loss. The latest
+   * tick stays the snapshot answer (what was lost was never published).
+   */
+  clear(): void {
+    this.ring = [];
+    this.next = 0;
+    this.dropped = true;
   }
 
   latest(): Tick | undefined {
-    return this.ring.length === 0 ? undefined : this.ring[(this.next - 1 + this.ring.length) % this.ring.length];
+    return this.newest;
   }
 
   private oldest(): Tick | undefined {
@@ -31,6 +49,14 @@ export class SymbolHistory {
   covers(since: string): boolean {
     const oldest = this.oldest();
     return oldest !== undefined && compareStreamIds(oldest.id, since) <= 0;
+  }
+
+  /**
+   * Whether every tick this process published after `id` is here: when covers(id), or when nothing was ever let go.
+   * (Ticks at or before the stream's frontier at startup were never published here: the caller reads those.)
+   */
+  holdsPublishedAfter(id: string): boolean {
+    return !this.dropped || this.covers(id);
   }
 
   /** Ticks with an id after `since`, oldest first. Complete only when covers(since). */

@@ -80,7 +80,9 @@ export interface SessionDeps {
   limits: SessionLimits;
   workerId: number;
   /** Asks the main thread for a snapshot and/or resume replay (see src/ingest/catchup.ts). */
-  catchup(request: CatchupRequest): Promise<CatchupAnswer>;
+  catchup(session: number, request: CatchupRequest): Promise<CatchupAnswer>;
+  /** The session's catch-up in flight is no longer wanted (its client is gone): the main thread stops reading for it. */
+  cancelCatchup(session: number): void;
 }
 
 export function newSessionData(id: number, format: FormatName, ip: string, limits: SessionLimits,
@@ -140,6 +142,7 @@ export class SessionHandler {
   close(ws: Socket, code: number): void {
     const s = ws.getUserData().session;
     s.closed = true;
+    if (s.busy) this.deps.cancelCatchup(s.id);
     const { registry, metrics } = this.deps;
     if (!s.paused) for (const sym of s.symbols) registry.removeSubscription(s.id, topicFor(s.format, sym));
     for (const sym of s.pending) registry.removeSubscription(s.id, topicFor(s.format, sym));
@@ -266,7 +269,7 @@ export class SessionHandler {
     s.busy = true;
     s.pending = added;
     // A rejection is answered like a failed catch-up: the counted symbols are released and the client is told.
-    this.deps.catchup(request).catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
+    this.deps.catchup(s.id, request).catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
       s.busy = false;
       if (s.closed) return;
       s.pending = NONE;
@@ -279,7 +282,7 @@ export class SessionHandler {
           if (answer.unavailable.length > 0) {
             this.deps.metrics.clientErrors.inc({ code: 'RESUME_UNAVAILABLE' });
             ws.send(JSON.stringify({ type: 'error', id, code: 'RESUME_UNAVAILABLE', symbols: answer.unavailable,
-              message: 'resume position older than the retained history; a snapshot follows' }), false);
+              message: 'resume position cannot be replayed; a snapshot follows' }), false);
           }
           if (answer.snapshot) ws.send(snapshotMessage(id, answer.snapshot.position, answer.snapshot.ticks), false);
           for (const sym of added) s.symbols.add(sym);

@@ -57,4 +57,6 @@ export type WorkerToMain =
   /** A worker's /metrics request: the main thread answers with the whole process's metrics. */
   | { type: 'scrape'; id: number }
   /** A snapshot or resume for one subscribe; the answer comes back in order with the frames (see catchup.ts). */
-  | { type: 'catchup'; id: number; request: CatchupRequest };
+  | { type: 'catchup'; id: number; request: CatchupRequest }
+  /** The client of catch-up `id` is gone: its reads stop, and no answer is posted. */
+  | { type: 'catchup-cancel'; id: number };

@@ -11,7 +11,8 @@ import { Logger } from '../log';
 import { aggregateMetrics, Metrics } from '../metrics/metrics';
 import { PartitionedRegistry } from '../registry/partitioned-registry';
 import { FramePublisher } from '../ingest/fanout';
-import { Catchup } from '../ingest/catchup';
+import { Catchup, CatchupRequest } from '../ingest/catchup';
+import { CatchupCancelled } from '../ingest/catchup/scan';
 import { SharedCounterMap } from '../registry/shared-map';
 import { GAP_TOPIC, gapMessage, StreamLoss } from '../protocol/gap';
 import {
@@ -38,6 +39,8 @@ export class WorkerPool implements FramePublisher {
   private binary: boolean[] = [];
 
   private catchup: Catchup | undefined;
+  /** Catch-ups in flight, by worker then request id: a client that goes away aborts its own. */
+  private readonly inFlight = new Map<number, Map<number, AbortController>>();
   private readonly ipCounts: SharedCounterMap;
 
   constructor(
@@ -202,16 +205,30 @@ export class WorkerPool implements FramePublisher {
           worker.postMessage({ type: 'scraped', id: m.id, contentType, body } satisfies MainToWorker));
         return;
       case 'catchup':
-        this.catchup!.prepare(m.request).then(
-          // Built and posted in one synchronous step: the answer must sit exactly between the frames already
-          // posted to this worker and the next ones (see catchup.ts).
-          (build) => worker.postMessage({ type: 'caughtup', id: m.id, answer: build() } satisfies MainToWorker),
-          (err: Error) => {
-            this.log.warn({ worker: id, err: err.message }, 'snapshot/resume failed');
-            worker.postMessage({ type: 'caughtup', id: m.id, answer: { frames: [], unavailable: [], failed: err.message } } satisfies MainToWorker);
-          });
+        return this.catchUp(id, worker, m.id, m.request);
+      case 'catchup-cancel':
+        this.inFlight.get(id)?.get(m.id)?.abort();
         return;
     }
+  }
+
+  private catchUp(id: number, worker: Worker, requestId: number, request: CatchupRequest): void {
+    const abort = new AbortController();
+    let mine = this.inFlight.get(id);
+    if (mine === undefined) this.inFlight.set(id, (mine = new Map()));
+    mine.set(requestId, abort);
+    this.catchup!.prepare(request, abort.signal).then(
+      // Built and posted in one synchronous step: the answer must sit exactly between the frames already
+      // posted to this worker and the next ones (see catchup.ts).
+      (build) => {
+        if (!abort.signal.aborted) worker.postMessage({ type: 'caughtup', id: requestId, answer: build() } satisfies MainToWorker);
+      },
+      (err: Error) => {
+        // A client that is gone (or a worker that exited) waits for nothing.
+        if (err instanceof CatchupCancelled) return;
+        this.log.warn({ worker: id, err: err.message }, 'snapshot/resume failed');
+        worker.postMessage({ type: 'caughtup', id: requestId, answer: { frames: [], unavailable: [], failed: err.message } } satisfies MainToWorker);
+      }).finally(() => mine.delete(requestId));
   }
 
   private settle(seq: number, id: number): void {
@@ -224,8 +241,10 @@ export class WorkerPool implements FramePublisher {
     }
   }
 
-  /** A worker that is gone will never answer: stop waiting for it. */
+  /** A worker that is gone will never answer: stop waiting for it, and stop its catch-ups. */
   private forget(id: number): void {
+    for (const abort of this.inFlight.get(id)?.values() ?? []) abort.abort();
+    this.inFlight.delete(id);
     for (const seq of [...this.pending.keys()]) this.settle(seq, id);
     for (const c of this.collects.values()) {
       c.waiting.delete(id);

@@ -25,7 +25,9 @@ const log = createLogger(cfg.logLevel, 'tickgate', cfg.logPretty).child({ worker
 const metrics = createMetrics();
 const status = new Int32Array(data.status);
 const scrapes = new Map<number, (r: { contentType: string; body: string }) => void>();
-const catchups = new Map<number, (answer: CatchupAnswer) => void>();
+const catchups = new Map<number, { session: number; resolve: (answer: CatchupAnswer) => void }>();
+/** The catch-up in flight per session (a session has at most one: later requests queue behind it). */
+const catchupOf = new Map<number, number>();
 let nextRequest = 1;
 let descriptors: DescriptorGuard | undefined;
 
@@ -39,11 +41,19 @@ const server = new GatewayServer(
     ladder: new SlowConsumerLadder(cfg, metrics), sweepMs: Math.min(250, cfg.conflateIntervalMs),
   },
   {
-    catchup: (request) => new Promise((resolve) => {
+    catchup: (session, request) => new Promise((resolve) => {
       const id = nextRequest++;
-      catchups.set(id, resolve);
+      catchups.set(id, { session, resolve });
+      catchupOf.set(session, id);
       send({ type: 'catchup', id, request });
     }),
+    cancelCatchup: (session) => {
+      const id = catchupOf.get(session);
+      if (id === undefined) return;
+      catchupOf.delete(session);
+      catchups.delete(id);
+      send({ type: 'catchup-cancel', id });
+    },
     registry: SharedRegistry.attach(data.registry),
     metrics,
     log,
@@ -97,10 +107,13 @@ main.on('message', (m: MainToWorker) => {
       return;
     case 'broadcast':
       return server.broadcast(m.topic, m.text);
-    case 'caughtup':
-      catchups.get(m.id)?.(m.answer);
+    case 'caughtup': {
+      const c = catchups.get(m.id);
+      if (c === undefined) return;
       catchups.delete(m.id);
-      return;
+      catchupOf.delete(c.session);
+      return c.resolve(m.answer);
+    }
     case 'close':
       descriptors?.stop();
       void server.close(m.code, m.reason).then(() => process.exit(0));
