@@ -20,7 +20,8 @@ import { compareStreamIds, FrameKind, Tick, TickBatch } from '../wire/tick';
 import { PublishedHistory } from './fanout';
 import { Redis } from './redis';
 import { LatestIndex } from './catchup/latest-index';
-import { Fetched, ScanScheduler } from './catchup/scan';
+import { CatchupCancelled, Fetched, ScanScheduler } from './catchup/scan';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ScanRate } from './catchup/scan-rate';
 
 export type FrameEncoderWithKind = (format: FormatName, batch: TickBatch, sent: number, kind: FrameKind) => string | Uint8Array;
@@ -60,6 +61,8 @@ export interface CatchupOptions {
 const REPLAY_FRAME_TICKS = 500;
 /** Entries per XRANGE/XREVRANGE: each page is one slice of main-thread work between turns of the event loop. */
 const SCAN_PAGE = 500;
+/** How often a request made before the reader has set up its group looks again. */
+const FRONTIER_POLL_MS = 20;
 
 export class Catchup {
   private readonly scans: ScanScheduler;
@@ -94,9 +97,14 @@ export class Catchup {
    * `signal` aborts (the client is gone): its reads stop holding scans open.
    */
   async prepare(req: CatchupRequest, signal?: AbortSignal): Promise<() => CatchupAnswer> {
-    // Without a frontier, what Redis holds cannot be split into "already published" and "still to come live".
-    if (this.published.position === '') throw new Error('the stream reader has not set up its consumer group yet');
     const deadline = Date.now() + this.opts.timeoutMs;
+    // Without a frontier, what Redis holds cannot be split into "already published" and "still to come live". A
+    // gateway that has just (re)started serves clients before its reader is set up: their resumes wait for it.
+    while (this.published.position === '') {
+      if (signal?.aborted) throw new CatchupCancelled();
+      if (Date.now() >= deadline) throw new Error('the stream reader has not set up its consumer group yet');
+      await sleep(FRONTIER_POLL_MS, undefined, { ref: false });
+    }
     const future = new Set<string>();
     const toRead: Record<string, string> = {};
     for (const [sym, since] of Object.entries(req.since)) {

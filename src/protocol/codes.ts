@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: 'missing or invalid credentials',
   FORBIDDEN: 'not entitled to a requested symbol',
   CAPACITY_EXCEEDED: 'the gateway cannot track more topics right now; nothing was subscribed; retry later',
-  RESUME_UNAVAILABLE: 'the requested resume position is older than the retained history',
+  RESUME_UNAVAILABLE: 'the requested resume position cannot be replayed (too old, across a removal, over budget, or in the future); a snapshot follows',
   INTERNAL: 'the gateway failed to process the request; retry later',
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;

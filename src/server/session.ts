@@ -262,35 +262,44 @@ export class SessionHandler {
   }
 
   /**
-   * Asks the main thread for the catch-up of `added` (already counted in the registry), then, in one corked
-   * write: replay frames, RESUME_UNAVAILABLE, the snapshot, the socket's live subscription, the ack.
+   * Asks the main thread for a snapshot and/or replay. Requests that arrive meanwhile wait in the queue, so every
+   * reply keeps the order of the requests; a rejection is answered like a failed catch-up.
    */
-  private catchUp(ws: Socket, s: SessionData, id: RequestId, added: string[], request: CatchupRequest, ack: () => void): void {
+  private withCatchup(ws: Socket, s: SessionData, request: CatchupRequest, answered: (answer: CatchupAnswer) => void): void {
     s.busy = true;
-    s.pending = added;
-    // A rejection is answered like a failed catch-up: the counted symbols are released and the client is told.
     this.deps.catchup(s.id, request).catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
       s.busy = false;
       if (s.closed) return;
+      answered(answer);
+      this.drain(ws, s);
+    });
+  }
+
+  /**
+   * The catch-up of `added` (already counted in the registry), then, in one corked write: replay frames,
+   * RESUME_UNAVAILABLE, the snapshot, the socket's live subscription, the ack. On failure the counted symbols are
+   * released and the client is told.
+   */
+  private catchUp(ws: Socket, s: SessionData, id: RequestId, added: string[], request: CatchupRequest, ack: () => void): void {
+    s.pending = added;
+    this.withCatchup(ws, s, request, (answer) => {
       s.pending = NONE;
       if (answer.failed !== undefined) {
         for (const sym of added) this.deps.registry.removeSubscription(s.id, topicFor(s.format, sym));
-        this.reject(ws, new RequestError('INTERNAL', 'snapshot or resume failed: the gateway cannot reach Redis; retry later', id));
-      } else {
-        ws.cork(() => {
-          for (const f of answer.frames) ws.send(f.frame, f.binary);
-          if (answer.unavailable.length > 0) {
-            this.deps.metrics.clientErrors.inc({ code: 'RESUME_UNAVAILABLE' });
-            ws.send(JSON.stringify({ type: 'error', id, code: 'RESUME_UNAVAILABLE', symbols: answer.unavailable,
-              message: 'resume position cannot be replayed; a snapshot follows' }), false);
-          }
-          if (answer.snapshot) ws.send(snapshotMessage(id, answer.snapshot.position, answer.snapshot.ticks), false);
-          for (const sym of added) s.symbols.add(sym);
-          if (isFullRate(s)) for (const sym of added) ws.subscribe(topicFor(s.format, sym));
-          ack();
-        });
+        return this.reject(ws, new RequestError('INTERNAL', 'snapshot or resume failed: the gateway cannot reach Redis; retry later', id));
       }
-      this.drain(ws, s);
+      ws.cork(() => {
+        for (const f of answer.frames) ws.send(f.frame, f.binary);
+        if (answer.unavailable.length > 0) {
+          this.deps.metrics.clientErrors.inc({ code: 'RESUME_UNAVAILABLE' });
+          ws.send(JSON.stringify({ type: 'error', id, code: 'RESUME_UNAVAILABLE', symbols: answer.unavailable,
+            message: 'resume position cannot be replayed; a snapshot follows' }), false);
+        }
+        if (answer.snapshot) ws.send(snapshotMessage(id, answer.snapshot.position, answer.snapshot.ticks), false);
+        for (const sym of added) s.symbols.add(sym);
+        if (isFullRate(s)) for (const sym of added) ws.subscribe(topicFor(s.format, sym));
+        ack();
+      });
     });
   }
 
@@ -303,21 +312,15 @@ export class SessionHandler {
   private snapshot(ws: Socket, s: SessionData, id: RequestId, symbols: string[]): void {
     const held = s.paused ? [] : symbols.filter((sym) => s.symbols.has(sym));
     if (held.length === 0) return this.ack(ws, id, 'snapshot', { symbols });
-    s.busy = true;
-    this.deps.catchup({ format: s.format, snapshot: held, since: {} })
-      .catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
-        s.busy = false;
-        if (s.closed) return;
-        if (answer.failed !== undefined) {
-          this.reject(ws, new RequestError('INTERNAL', 'snapshot failed: the gateway cannot reach Redis; retry later', id));
-        } else {
-          ws.cork(() => {
-            if (answer.snapshot) ws.send(snapshotMessage(id, answer.snapshot.position, answer.snapshot.ticks), false);
-            this.ack(ws, id, 'snapshot', { symbols });
-          });
-        }
-        this.drain(ws, s);
+    this.withCatchup(ws, s, { format: s.format, snapshot: held, since: {} }, (answer) => {
+      if (answer.failed !== undefined) {
+        return this.reject(ws, new RequestError('INTERNAL', 'snapshot failed: the gateway cannot reach Redis; retry later', id));
+      }
+      ws.cork(() => {
+        if (answer.snapshot) ws.send(snapshotMessage(id, answer.snapshot.position, answer.snapshot.ticks), false);
+        this.ack(ws, id, 'snapshot', { symbols });
       });
+    });
   }
 
   private unsubscribe(ws: Socket, s: SessionData, id: RequestId, symbols: string[]): void {

@@ -217,6 +217,25 @@ describe('ingest: Catchup', () => {
     expect(answer.snapshot?.ticks.map((t) => t.id)).to.deep.equal([ids[9]]);
   });
 
+  it('holds a request made before the reader has a frontier until it has one, and fails it only at the deadline', async () => {
+    const s = new FakeStream();
+    const ids = s.add(10, 1);
+    const history = { ...published(ids[9], { S0: ids.map(tick) }), position: '' };
+    const c = catchup(s, history);
+    const answering = c.prepare({ format: 'json', snapshot: [], since: { S0: ids[4] } });
+    await new Promise((r) => setTimeout(r, 100));
+    history.position = ids[9];
+    const answer = (await answering)();
+    expect(answer.unavailable).to.deep.equal([]);
+    expect(answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids)).to.deep.equal(ids.slice(5));
+    const never = new Catchup({ ...history, position: '' }, s.redis, { streams: ['s'], maxReplayTicks: 10, scanLimit: 10, scanRate: 1e9, timeoutMs: 150 }, encode, silent);
+    const started = Date.now();
+    let failure: Error | undefined;
+    await never.prepare({ format: 'json', snapshot: ['S0'], since: {} }).catch((err: Error) => (failure = err));
+    expect(failure?.message).to.equal('the stream reader has not set up its consumer group yet');
+    expect(Date.now() - started).to.be.within(150, 150 + 200);
+  });
+
   it('replays nothing for a since equal to the latest published tick, and reports nothing unavailable', async () => {
     const s = new FakeStream();
     const ids = s.add(10, 1);
