@@ -16,6 +16,12 @@ export class SymbolHistory {
     this.next = (this.next + 1) % this.capacity;
   }
 
+  /** Forgets every tick: after a loss before ingest, a resume must not be served across the hole as if whole. */
+  clear(): void {
+    this.ring.length = 0;
+    this.next = 0;
+  }
+
   latest(): Tick | undefined {
     return this.ring.length === 0 ? undefined : this.ring[(this.next - 1 + this.ring.length) % this.ring.length];
   }
