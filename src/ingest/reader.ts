@@ -21,7 +21,7 @@
 import { performance } from 'node:perf_hooks';
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
-import type { StreamLoss } from '../protocol/gap';
+import { LOSS_REASONS, StreamLoss } from '../protocol/gap';
 import { isAfter, RawEntry } from './fanout';
 import { backoffMs, Redis, timedCommand, withDeadline } from './redis';
 import { checkLoss, initialPosition, LossCheck, parseStreamInfo, ReadPosition } from './stream-loss';
@@ -79,7 +79,14 @@ export class StreamReader {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly onReady: (ready: boolean) => void,
-  ) {}
+  ) {
+    // Series at 0 from the start: a loss is then an increase() that alerts and dashboards see from its first event.
+    for (const stream of opts.streams) {
+      metrics.groupRecreations.inc({ stream }, 0);
+      metrics.entriesLost.inc({ stream }, 0);
+      for (const reason of LOSS_REASONS) metrics.streamLosses.inc({ stream, reason }, 0);
+    }
+  }
 
   /** True while connected, set up, and reading. */
   get ready(): boolean {
