@@ -12,7 +12,8 @@
  *   (it is `entries-added` whenever a read reached the stream's last id), the entries lost are counted exactly;
  *   otherwise the loss is announced conservatively.
  * - `entries-added` going down means the key was deleted and recreated: whatever the old key held after the last
- *   id read is gone.
+ *   id read is gone. So does a count that cannot hold in one key (fewer entries removed before F than were known
+ *   to exist up to the last id read): the new key was refilled before it was looked at.
  */
 import type { LossReason } from '../protocol/gap';
 import { isAfter } from './fanout';
@@ -37,6 +38,8 @@ export interface ReadPosition {
   entriesAdded: number;
   /** How many entries were ever added up to and including `after`, when known exactly. */
   addedThroughAfter: number | undefined;
+  /** The key was found recreated, but the new one held nothing after `after` yet to bound the loss with. */
+  recreatedPending: boolean;
 }
 
 export interface LossCheck {
@@ -47,7 +50,7 @@ export interface LossCheck {
 }
 
 export function initialPosition(after: string): ReadPosition {
-  return { after, announcedThrough: '', entriesAdded: -1, addedThroughAfter: undefined };
+  return { after, announcedThrough: '', entriesAdded: -1, addedThroughAfter: undefined, recreatedPending: false };
 }
 
 const later = (a: string, b: string) => (isAfter(a, b) ? a : b);
@@ -64,17 +67,19 @@ export function checkLoss(pos: ReadPosition, read: readonly string[], info: Stre
     announcedThrough: pos.announcedThrough,
     entriesAdded: info.entriesAdded,
     addedThroughAfter: last === info.lastGeneratedId ? info.entriesAdded : undefined,
+    recreatedPending: false,
   };
   const announce = (through: string, reason: LossReason, lost: number | undefined): LossCheck =>
     ({ loss: { after: pos.after, through, reason }, lost, next: { ...next, announcedThrough: later(through, pos.announcedThrough) } });
 
-  if (pos.entriesAdded >= 0 && info.entriesAdded < pos.entriesAdded) {
-    // The new key's first entry bounds what the old one lost (ids of XADD * only grow); while the new key holds
-    // nothing after the last id read, the check keeps the old count and tries again on the next read.
+  // The new key's first entry bounds what the old one lost (ids of XADD * only grow); while the new key holds
+  // nothing after the last id read, the loss is announced at a later check.
+  const recreated = (): LossCheck => {
     const bound = read[0] ?? (info.length > 0 ? info.firstId : info.lastGeneratedId);
-    if (!isAfter(bound, floor)) return { loss: undefined, lost: undefined, next: { ...next, entriesAdded: pos.entriesAdded } };
+    if (!isAfter(bound, floor)) return { loss: undefined, lost: undefined, next: { ...next, recreatedPending: true } };
     return announce(bound, 'stream_recreated', undefined);
-  }
+  };
+  if (pos.recreatedPending || (pos.entriesAdded >= 0 && info.entriesAdded < pos.entriesAdded)) return recreated();
 
   const empty = info.length === 0;
   let trimmedThrough: string | undefined;
@@ -88,6 +93,7 @@ export function checkLoss(pos: ReadPosition, read: readonly string[], info: Stre
       let readAndRemoved = 0;
       for (const id of read) if (empty || isAfter(info.firstId, id)) readAndRemoved++;
       lost = removed - pos.addedThroughAfter - readAndRemoved;
+      if (lost < 0) return recreated();
     }
     if (lost === undefined || lost > 0) {
       // Lost ids lie before the read's first entry, or after its last and before F.

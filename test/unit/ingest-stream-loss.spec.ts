@@ -14,7 +14,7 @@ describe('ingest: loss before ingest (checkLoss)', () => {
   it('finds no loss when nothing after the last id read was removed', () => {
     const r = checkLoss(position(), ['4-0', '5-0'], info());
     expect(r.loss).to.equal(undefined);
-    expect(r.next).to.deep.equal({ after: '5-0', announcedThrough: '', entriesAdded: 10, addedThroughAfter: undefined });
+    expect(r.next).to.deep.equal({ after: '5-0', announcedThrough: '', entriesAdded: 10, addedThroughAfter: undefined, recreatedPending: false });
   });
 
   it('knows how many entries lie up to the last id read when a read reaches the stream\'s last entry', () => {
@@ -85,12 +85,19 @@ describe('ingest: loss before ingest (checkLoss)', () => {
     expect(r.next.entriesAdded).to.equal(2);
   });
 
-  it('keeps a recreated key pending while the new key holds nothing after the last id read', () => {
+  it('keeps a recreated key pending while the new key holds nothing after the last id read, even once it has more entries', () => {
     const empty = checkLoss(position({ entriesAdded: 10 }), [], info({ entriesAdded: 0, length: 0, firstId: '0-0', lastGeneratedId: '0-0' }));
     expect(empty.loss).to.equal(undefined);
-    expect(empty.next.entriesAdded).to.equal(10);
-    const later = checkLoss(empty.next, ['20-0'], info({ entriesAdded: 1, length: 1, firstId: '20-0', lastGeneratedId: '20-0' }));
+    expect(empty.next.recreatedPending).to.equal(true);
+    const later = checkLoss(empty.next, ['20-0'], info({ entriesAdded: 12, length: 12, firstId: '20-0', lastGeneratedId: '31-0' }));
     expect(later.loss).to.deep.equal({ after: '3-0', through: '20-0', reason: 'stream_recreated' });
+    expect(later.next.recreatedPending).to.equal(false);
+  });
+
+  it('takes counts that cannot hold in one key (fewer removed than known up to the last id read) for a recreated key', () => {
+    // 3 entries known up to 3-0; the stream now starts at 20-0 with nothing removed: a new key, refilled.
+    const r = checkLoss(position({ addedThroughAfter: 3, entriesAdded: 3 }), ['20-0'], info({ entriesAdded: 5, length: 5, firstId: '20-0', lastGeneratedId: '24-0' }));
+    expect(r.loss).to.deep.equal({ after: '3-0', through: '20-0', reason: 'stream_recreated' });
   });
 
   it('checks nothing against entries-added before the first check', () => {
