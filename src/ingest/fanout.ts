@@ -14,9 +14,6 @@ import { MalformedKind, parseEntry } from './parse-entry';
 import { SymbolHistory } from './history';
 import type { StreamLoss } from '../protocol/gap';
 
-/** Why an entry is not published, beyond parse failures: its symbol belongs to another stream. */
-type RefusedKind = MalformedKind | 'wrong_stream';
-
 const COUNTS = 4;
 
 /**
@@ -128,6 +125,7 @@ export class Fanout implements PublishedHistory {
    */
   publishEntries(stream: string, entries: readonly RawEntry[]): Promise<void> | undefined {
     let stale = 0;
+    let wrongStream = 0;
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i];
       const parsed = parseEntry(id, fields);
@@ -137,7 +135,8 @@ export class Fanout implements PublishedHistory {
       }
       const state = this.stateOf(parsed.sym, stream);
       if (state.stream !== stream) {
-        this.refuseOtherStream(state, stream, id);
+        wrongStream++;
+        if (!state.refusalLogged) this.logRefusal(state, stream, id);
         continue;
       }
       const ticks = state.batch.ticks;
@@ -149,6 +148,7 @@ export class Fanout implements PublishedHistory {
       ticks.push(parsed.tick);
     }
     if (stale > 0) this.metrics.staleEntries.inc(stale);
+    if (wrongStream > 0) this.metrics.malformedEntries.inc({ kind: 'wrong_stream' }, wrongStream);
     const sent = Date.now();
     let oldestPublished = Infinity;
     for (let i = 0; i < this.touched.length; i++) {
@@ -255,15 +255,13 @@ export class Fanout implements PublishedHistory {
     this.logBad(`encode:${format}`, (suppressed) => this.log.error({ format, sym, err: message, suppressed }, 'cannot encode batch'));
   }
 
-  private refuseOtherStream(state: SymbolState, stream: string, id: string): void {
-    this.metrics.malformedEntries.inc({ kind: 'wrong_stream' });
-    if (state.refusalLogged) return;
+  private logRefusal(state: SymbolState, stream: string, id: string): void {
     state.refusalLogged = true;
     this.log.warn({ sym: state.batch.sym, stream, id, owner: state.stream },
       'refusing a symbol\'s entries in a second stream: a symbol is read from the stream it was first seen in, so its ticks stay in order');
   }
 
-  private malformed(kind: RefusedKind, id: string): void {
+  private malformed(kind: MalformedKind, id: string): void {
     this.metrics.malformedEntries.inc({ kind });
     this.logBad(kind, (suppressed) => this.log.warn({ kind, id, suppressed }, 'skipping malformed stream entry'));
   }
