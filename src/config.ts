@@ -65,6 +65,7 @@ const gatewayOptions = {
   maxDeliveries: int(5, 1, 1000, 'an entry delivered more often goes to the dead-letter stream and is acked'),
   deadLetterSuffix: str(':dead', 'dead-letter stream key = stream key + this suffix'),
   redisBackoffMaxMs: int(2000, 10, 60_000, 'cap of the reconnect backoff'),
+  redisCommandTimeoutMs: int(3000, 100, 600_000, 'a Redis command unanswered this long (the blocking read: --read-block-ms plus this) fails; the connection is reopened and /readyz is 503 until Redis answers'),
   maxSymbols: int(1000, 1, 100_000, 'symbols per connection'),
   maxPayload: int(128 * 1024, 64, 16 << 20, 'largest client frame in bytes (a subscribe to max-symbols symbols must fit); larger ones close with 1009'),
   rateLimit: int(100, 1, 1_000_000, 'requests per second per connection (token bucket refill)'),

@@ -57,7 +57,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const reader = new StreamReader(readClient, controlClient, {
     streams: cfg.stream, group: cfg.group, consumer: cfg.consumer, count: cfg.readCount, blockMs: cfg.readBlockMs,
     claimIdleMs: cfg.claimIdleMs, claimIntervalMs: cfg.claimIntervalMs, maxDeliveries: cfg.maxDeliveries,
-    deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs,
+    deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs, commandTimeoutMs: cfg.redisCommandTimeoutMs,
   }, fanout, metrics, log, (ready) => pool.setReady(ready));
 
   const catchup = new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks,
@@ -69,7 +69,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   connectInBackground(controlClient, log);
   reader.start();
   catchup.start();
-  const stopLagSampler = startLagSampler(controlClient, cfg.stream, cfg.group, cfg.lagSampleMs, metrics, log);
+  const stopLagSampler = startLagSampler(controlClient, cfg.stream, cfg.group, cfg.lagSampleMs, cfg.redisCommandTimeoutMs, metrics, log);
   log.info({ port, host: cfg.host, workers: cfg.workers, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
     metricsPort: cfg.metricsPort || port, streams: cfg.stream, group: cfg.group, consumer: cfg.consumer }, 'serving');
 

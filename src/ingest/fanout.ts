@@ -16,6 +16,28 @@ import type { StreamLoss } from '../protocol/gap';
 
 const COUNTS = 4;
 
+/**
+ * Whether stream id `a` is after `b` ('' is before every id). Redis writes ids canonically (no leading zeros), so
+ * comparing lengths, then digits, orders them; unlike compareStreamIds it parses no BigInt, which matters once per
+ * tick.
+ */
+export function isAfter(a: string, b: string): boolean {
+  if (b === '') return true;
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  if (da !== db) return da > db;
+  for (let i = 0; i < da; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d > 0;
+  }
+  if (a.length !== b.length) return a.length > b.length;
+  for (let i = da + 1; i < a.length; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d > 0;
+  }
+  return false;
+}
+
 /** One raw entry as Redis returns it: `[id, [field, value, ...] | null]`. */
 export type RawEntry = [string, string[] | null];
 
@@ -36,9 +58,16 @@ export interface SubscriberCounts {
 
 interface SymbolState {
   batch: TickBatch;
+  /**
+   * The stream the symbol was first seen in: ids of two streams are unrelated, so a symbol's order holds only
+   * within one. Its entries in any other stream are refused.
+   */
+  stream: string;
+  /** Whether the refusal of this symbol in another stream has been logged (once per symbol). */
+  refusalLogged: boolean;
   /** topics[i] is the topic of formats[i] for this symbol. */
   topics: string[];
-  /** Newest id published for the symbol; re-delivered entries at or below it are not published again. */
+  /** Newest id published for the symbol; entries at or below it are never published again. */
   lastId: string;
   /** Recent ticks, for snapshots and resumes. */
   history: SymbolHistory;
@@ -89,11 +118,14 @@ export class Fanout implements PublishedHistory {
   }
 
   /**
-   * Publishes one read's entries. `redelivered` marks entries read again (pending recovery, XAUTOCLAIM): they may
-   * be older than what clients already have, and are then skipped so a client never sees a price go backwards.
-   * Returns the publisher's flush: the entries may be acked once it settles.
+   * Publishes one read's entries. Whatever the reader is handed (re-deliveries from pending recovery or XAUTOCLAIM,
+   * a group recreated behind what was published, a stream key recreated), an entry at or below the newest id
+   * published or batched for its symbol is skipped, so a client never sees a price go backwards. Returns the
+   * publisher's flush: the entries may be acked once it settles.
    */
-  publishEntries(stream: string, entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined {
+  publishEntries(stream: string, entries: readonly RawEntry[]): Promise<void> | undefined {
+    let stale = 0;
+    let wrongStream = 0;
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i];
       const parsed = parseEntry(id, fields);
@@ -101,14 +133,22 @@ export class Fanout implements PublishedHistory {
         this.malformed(parsed, id);
         continue;
       }
-      const state = this.stateOf(parsed.sym);
-      if (redelivered && state.lastId !== '' && compareStreamIds(id, state.lastId) <= 0) {
-        this.metrics.staleEntries.inc();
+      const state = this.stateOf(parsed.sym, stream);
+      if (state.stream !== stream) {
+        wrongStream++;
+        if (!state.refusalLogged) this.logRefusal(state, stream, id);
         continue;
       }
-      if (state.batch.ticks.length === 0) this.touched.push(state);
-      state.batch.ticks.push(parsed.tick);
+      const ticks = state.batch.ticks;
+      if (!isAfter(id, ticks.length > 0 ? ticks[ticks.length - 1].id : state.lastId)) {
+        stale++;
+        continue;
+      }
+      if (ticks.length === 0) this.touched.push(state);
+      ticks.push(parsed.tick);
     }
+    if (stale > 0) this.metrics.staleEntries.inc(stale);
+    if (wrongStream > 0) this.metrics.malformedEntries.inc({ kind: 'wrong_stream' }, wrongStream);
     const sent = Date.now();
     let oldestPublished = Infinity;
     for (let i = 0; i < this.touched.length; i++) {
@@ -165,6 +205,16 @@ export class Fanout implements PublishedHistory {
     if (oldestPublished !== Infinity) this.metrics.producerToPublish.observe(Math.max(0, sent - oldestPublished) / 1000);
   }
 
+  /**
+   * Entries of `stream` were removed before they were read: every client is told, and the recent history of the
+   * stream's symbols is forgotten, so no resume is served across the hole as if it were whole. Rare: walks every
+   * symbol.
+   */
+  announceLoss(loss: StreamLoss): void {
+    for (const state of this.symbols.values()) if (state.stream === loss.stream) state.history.clear();
+    this.publisher.announceLoss(loss);
+  }
+
   history(sym: string): SymbolHistory | undefined {
     return this.symbols.get(sym)?.history;
   }
@@ -185,10 +235,11 @@ export class Fanout implements PublishedHistory {
     if (this.position === '' || compareStreamIds(id, this.position) > 0) this.position = id;
   }
 
-  private stateOf(sym: string): SymbolState {
+  private stateOf(sym: string, stream: string): SymbolState {
     let state = this.symbols.get(sym);
     if (state === undefined) {
-      state = { batch: { sym, ticks: [] }, topics: this.formats.map((f) => topicFor(f, sym)), lastId: '', history: new SymbolHistory(this.historyPerSymbol) };
+      state = { batch: { sym, ticks: [] }, stream, refusalLogged: false, topics: this.formats.map((f) => topicFor(f, sym)), lastId: '',
+        history: new SymbolHistory(this.historyPerSymbol) };
       this.symbols.set(sym, state);
     }
     return state;
@@ -202,6 +253,12 @@ export class Fanout implements PublishedHistory {
     this.metrics.encodeErrors.inc({ format });
     const message = err instanceof Error ? err.message : String(err);
     this.logBad(`encode:${format}`, (suppressed) => this.log.error({ format, sym, err: message, suppressed }, 'cannot encode batch'));
+  }
+
+  private logRefusal(state: SymbolState, stream: string, id: string): void {
+    state.refusalLogged = true;
+    this.log.warn({ sym: state.batch.sym, stream, id, owner: state.stream },
+      'refusing a symbol\'s entries in a second stream: a symbol is read from the stream it was first seen in, so its ticks stay in order');
   }
 
   private malformed(kind: MalformedKind, id: string): void {

@@ -4,9 +4,9 @@
  */
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
-import { Redis } from './redis';
+import { Redis, timedCommand } from './redis';
 
-export function startLagSampler(control: Redis, streams: string[], group: string, intervalMs: number,
+export function startLagSampler(control: Redis, streams: string[], group: string, intervalMs: number, commandTimeoutMs: number,
   metrics: Metrics, log: Logger): () => void {
   const logError = onceEvery(60_000);
   let busy = false;
@@ -15,12 +15,13 @@ export function startLagSampler(control: Redis, streams: string[], group: string
     busy = true;
     try {
       for (const stream of streams) {
-        const groups = (await control.sendCommand(['XINFO', 'GROUPS', stream])) as unknown[][];
+        const groups = await timedCommand<unknown[][]>(control, ['XINFO', 'GROUPS', stream], commandTimeoutMs, log);
         const flat = groups.find((g) => g[g.indexOf('name') + 1] === group);
         if (!flat) continue;
         const field = (name: string) => flat[flat.indexOf(name) + 1];
-        // Redis reports no lag (nil) when it cannot compute it, e.g. after trimming removed entries the group never
-        // read: exactly when the gateway is behind. The series is dropped then, rather than showing a stale value.
+        // Redis reports no lag (nil) when it cannot compute it (an XDEL after the group's position, or a read counter
+        // the reader reset after a loss, until the group next reaches the stream's last entry). The series is dropped
+        // then, rather than showing a stale value.
         const lag = field('lag');
         if (typeof lag === 'number') metrics.groupLag.set({ stream }, lag);
         else metrics.groupLag.remove({ stream });

@@ -2,22 +2,29 @@
  * The consumer-group stream reader (one per gateway process).
  *
  * Life of a read, as DESIGN.md sets it out:
- *   setup (after start and after every reconnect): retry XACKs that failed, ensure the group (MKSTREAM; BUSYGROUP
- *   is fine), move poison entries to the dead-letter stream, then re-read this consumer's own pending entries
- *   (cursor from `0`) and publish them; then loop on `XREADGROUP ... BLOCK ... >`.
+ *   setup (after start and after every reconnect): ensure the group (MKSTREAM; BUSYGROUP is fine), retry XACKs
+ *   that failed, move poison entries to the dead-letter stream, re-read this consumer's own pending entries
+ *   (cursor from `0`) and publish them, and check for entries removed unread since the group's last-delivered id;
+ *   then loop on `XREADGROUP ... BLOCK ... >`, each read pipelined with one XINFO STREAM per stream (same
+ *   connection, so Redis answers both in one reply: no extra round trip) to detect entries removed before they
+ *   were read (src/ingest/stream-loss.ts), which are announced before the read is published.
  *   Every read is handed to the sink synchronously, then XACKed (on a second connection: the blocking read holds
  *   its own). Acks are not awaited before the next read, so an ack round trip never adds to latency; one that
  *   fails is kept and retried, and until then the entry stays pending, so nothing is lost, only re-delivered.
  *   A timer runs XAUTOCLAIM for entries left idle by other consumers of the group.
+ *   Every command has a deadline (--redis-command-timeout-ms; the blocking read: --read-block-ms plus it): a Redis
+ *   that stops answering makes the reader not ready and its connections are opened again.
  *
- * Delivery into the gateway is at-least-once; the fan-out drops re-delivered ticks older than what it already
- * published, so clients see each symbol's ticks in stream order.
+ * Delivery into the gateway is at-least-once; the fan-out never publishes a tick at or below one it already
+ * published for the symbol, so clients see each symbol's ticks in stream order.
  */
 import { performance } from 'node:perf_hooks';
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
-import { RawEntry } from './fanout';
-import { backoffMs, Redis } from './redis';
+import { LOSS_REASONS, StreamLoss } from '../protocol/gap';
+import { isAfter, RawEntry } from './fanout';
+import { backoffMs, Redis, timedCommand, withDeadline } from './redis';
+import { checkLoss, initialPosition, LossCheck, parseStreamInfo, ReadPosition } from './stream-loss';
 
 export interface ReaderOptions {
   streams: string[];
@@ -30,13 +37,18 @@ export interface ReaderOptions {
   maxDeliveries: number;
   deadLetterSuffix: string;
   backoffMaxMs: number;
+  commandTimeoutMs: number;
 }
 
 export interface EntrySink {
   /** Publishes synchronously; a returned promise settles when the publish is complete, and only then is it acked. */
-  publishEntries(stream: string, entries: readonly RawEntry[], redelivered: boolean): Promise<void> | undefined;
+  publishEntries(stream: string, entries: readonly RawEntry[]): Promise<void> | undefined;
   /** The group of `stream` will deliver only entries after `id`. */
   startsAfter(stream: string, id: string): void;
+  /** The last id of `stream` read and published (or skipped); '' before the first setup. */
+  frontier(stream: string): string;
+  /** Entries of a stream were removed before they were read. */
+  announceLoss(loss: StreamLoss): void;
 }
 
 type StreamReply = [string, RawEntry[]][] | null;
@@ -46,12 +58,18 @@ export class StreamReader {
   private running: Promise<void> | undefined;
   private isReady = false;
   private setupDone = false;
-  private groupsCreated = false;
   private claiming = false;
   private claimTimer: NodeJS.Timeout | undefined;
   private readonly failedAcks = new Map<string, string[]>();
   private readonly inflightAcks = new Set<Promise<unknown>>();
   private readonly logError = onceEvery(5000);
+  private readonly logLoss = onceEvery(10_000);
+  /** Per stream: what loss detection knows of it (src/ingest/stream-loss.ts). */
+  private readonly positions = new Map<string, ReadPosition>();
+  /** Per stream: the group's last-delivered id, as this reader moved it. */
+  private readonly lastDelivered = new Map<string, string>();
+  /** Streams whose group read counter Redis got wrong (entries removed unread): reset before the next read. */
+  private readonly staleReadCounters = new Set<string>();
 
   constructor(
     private readonly reader: Redis,
@@ -61,7 +79,14 @@ export class StreamReader {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly onReady: (ready: boolean) => void,
-  ) {}
+  ) {
+    // Series at 0 from the start: a loss is then an increase() that alerts and dashboards see from its first event.
+    for (const stream of opts.streams) {
+      metrics.groupRecreations.inc({ stream }, 0);
+      metrics.entriesLost.inc({ stream }, 0);
+      for (const reason of LOSS_REASONS) metrics.streamLosses.inc({ stream, reason }, 0);
+    }
+  }
 
   /** True while connected, set up, and reading. */
   get ready(): boolean {
@@ -83,9 +108,10 @@ export class StreamReader {
   }
 
   private async loop(): Promise<void> {
-    const { group, consumer, count, blockMs, streams } = this.opts;
+    const { group, consumer, count, blockMs, streams, commandTimeoutMs } = this.opts;
     const read = ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'BLOCK', String(blockMs),
       'STREAMS', ...streams, ...streams.map(() => '>')];
+    const infos = streams.map((stream) => ['XINFO', 'STREAM', stream]);
     let attempt = 0;
     while (!this.stopping) {
       if (!this.reader.isReady || !this.control.isReady) {
@@ -100,10 +126,19 @@ export class StreamReader {
           await this.setup();
           this.setupDone = true;
         }
+        await this.resetReadCounters();
         this.setReady(true);
-        const reply = (await this.reader.sendCommand(read)) as StreamReply;
+        // Sent in the same tick, so node-redis writes them together and Redis runs the XINFOs right after the read.
+        const [reply, ...info] = await withDeadline(this.reader, Promise.all([this.reader.sendCommand(read) as Promise<StreamReply>,
+          ...infos.map((args) => this.reader.sendCommand(args) as Promise<unknown[]>)]), 'XREADGROUP', blockMs + commandTimeoutMs, this.log);
         attempt = 0;
-        if (reply) this.deliver(reply, false);
+        if (reply) {
+          for (const [stream, entries] of reply) {
+            this.lastDelivered.set(stream, entries[entries.length - 1][0]);
+            this.reportLoss(stream, checkLoss(this.positionOf(stream), entries.map((e) => e[0]), parseStreamInfo(info[streams.indexOf(stream)])));
+          }
+          this.deliver(reply);
+        }
       } catch (err) {
         this.setReady(false);
         this.setupDone = false;
@@ -116,37 +151,95 @@ export class StreamReader {
   }
 
   private async setup(): Promise<void> {
-    await this.retryFailedAcks();
+    // Groups first: an ack kept for a group that was since destroyed is then harmless (XACK of an unknown id is 0).
     for (const stream of this.opts.streams) await this.ensureGroup(stream);
-    this.groupsCreated = true;
+    await this.retryFailedAcks();
     for (const stream of this.opts.streams) {
       await this.warnIfGroupShared(stream);
       await this.deadLetterPoison(stream);
       await this.recoverPending(stream);
-      const groups = (await this.control.sendCommand(['XINFO', 'GROUPS', stream])) as unknown[][];
-      const mine = groups.find((g) => g[g.indexOf('name') + 1] === this.opts.group);
-      if (mine) this.sink.startsAfter(stream, String(mine[mine.indexOf('last-delivered-id') + 1]));
+      await this.checkSinceLastDelivered(stream);
     }
   }
 
   /**
-   * The group starts at `$` the first time (a new gateway serves live data; history is for resume), and at `0`
-   * when it has to be created again while running: Redis lost it (a restart without persistence), and the stream
-   * now holds only entries written since, every one of which clients must get.
+   * The group starts at `$` the first time (a new gateway serves live data; history is for resume). When it has to
+   * be created again while running (XGROUP DESTROY, a failover to a replica without it, a restart of Redis without
+   * persistence), it starts after what this process has read: never at `0`, which would replay the retained stream
+   * as live. Entries removed in between are found by the loss check that follows in setup.
    */
   private async ensureGroup(stream: string): Promise<void> {
-    const start = this.groupsCreated ? '0' : '$';
+    const frontier = this.sink.frontier(stream);
+    const start = frontier === '' ? '$' : frontier;
     try {
-      await this.control.sendCommand(['XGROUP', 'CREATE', stream, this.opts.group, start, 'MKSTREAM']);
-      this.log.info({ stream, group: this.opts.group, start }, 'created consumer group');
+      await this.ctl(['XGROUP', 'CREATE', stream, this.opts.group, start, 'MKSTREAM']);
     } catch (err) {
       if (!(err as Error).message.startsWith('BUSYGROUP')) throw err;
+      return;
+    }
+    if (frontier === '') {
+      this.log.info({ stream, group: this.opts.group, start }, 'created consumer group');
+      return;
+    }
+    this.metrics.groupRecreations.inc({ stream });
+    this.log.warn({ stream, group: this.opts.group, start },
+      'consumer group was gone (XGROUP DESTROY, a failover, or Redis restarted empty): recreated after the last entry this gateway read');
+  }
+
+  /**
+   * After (re)connecting: were entries after the group's last-delivered id (or after what this process last read,
+   * if older: a read whose reply was lost is pending, and pending entries can be trimmed too) removed unread?
+   * Stream and group are read in one MULTI so that both describe the same moment.
+   */
+  private async checkSinceLastDelivered(stream: string): Promise<void> {
+    const [streamReply, groups] = (await withDeadline(this.control, this.control.multi()
+      .addCommand(['XINFO', 'STREAM', stream]).addCommand(['XINFO', 'GROUPS', stream]).exec(), 'MULTI', this.opts.commandTimeoutMs, this.log)) as [unknown[], unknown[][]];
+    const mine = groups.find((g) => g[g.indexOf('name') + 1] === this.opts.group);
+    if (!mine) throw new Error(`consumer group ${this.opts.group} of ${stream} vanished during setup`);
+    const lastDelivered = String(mine[mine.indexOf('last-delivered-id') + 1]);
+    this.lastDelivered.set(stream, lastDelivered);
+    this.sink.startsAfter(stream, lastDelivered);
+    const known = this.positions.get(stream) ?? initialPosition(lastDelivered);
+    const position = isAfter(lastDelivered, known.after) ? known
+      : { ...known, after: lastDelivered, addedThroughAfter: known.after === lastDelivered ? known.addedThroughAfter : undefined };
+    this.reportLoss(stream, checkLoss(position, [], parseStreamInfo(streamReply)));
+  }
+
+  private positionOf(stream: string): ReadPosition {
+    const known = this.positions.get(stream);
+    if (known === undefined) throw new Error(`stream ${stream} read before its setup`);
+    return known;
+  }
+
+  private reportLoss(stream: string, check: LossCheck): void {
+    this.positions.set(stream, check.next);
+    if (check.loss === undefined) return;
+    const loss: StreamLoss = { stream, ...check.loss };
+    this.metrics.streamLosses.inc({ stream, reason: loss.reason });
+    if (check.lost !== undefined) this.metrics.entriesLost.inc({ stream }, check.lost);
+    this.logLoss(`${stream}:${loss.reason}`, (suppressed) => this.log.warn({ ...loss, lost: check.lost ?? 'unknown', suppressed },
+      'entries were removed from the stream before the gateway read them: announcing a gap to every client'));
+    this.sink.announceLoss(loss);
+    this.staleReadCounters.add(stream);
+  }
+
+  /**
+   * Redis 7.0 keeps counting the group's entries-read as if the removed entries had been read, so its lag stays
+   * above 0 forever. XGROUP SETID to the same last-delivered id without ENTRIESREAD makes Redis derive the counter
+   * again (exactly, once the group reaches the stream's last entry). On the reader connection, between reads, so
+   * the id set is the group's current one.
+   */
+  private async resetReadCounters(): Promise<void> {
+    for (const stream of this.staleReadCounters) {
+      await timedCommand(this.reader, ['XGROUP', 'SETID', stream, this.opts.group, this.lastDelivered.get(stream)!],
+        this.opts.commandTimeoutMs, this.log);
+      this.staleReadCounters.delete(stream);
     }
   }
 
   /** A group shared by two gateways splits the stream between them: each would miss half the ticks. */
   private async warnIfGroupShared(stream: string): Promise<void> {
-    const consumers = (await this.control.sendCommand(['XINFO', 'CONSUMERS', stream, this.opts.group])) as unknown[][];
+    const consumers = (await this.ctl(['XINFO', 'CONSUMERS', stream, this.opts.group])) as unknown[][];
     for (const flat of consumers) {
       const info = new Map<unknown, unknown>();
       for (let i = 0; i + 1 < flat.length; i += 2) info.set(flat[i], flat[i + 1]);
@@ -160,14 +253,14 @@ export class StreamReader {
   /** Entries delivered more than maxDeliveries times go to `<stream><suffix>` and are acked: one poison entry must not block recovery forever. */
   private async deadLetterPoison(stream: string): Promise<void> {
     const { group, consumer, maxDeliveries, deadLetterSuffix } = this.opts;
-    const pending = (await this.control.sendCommand(['XPENDING', stream, group, '-', '+', '1000', consumer])) as [string, string, number, number][];
+    const pending = (await this.ctl(['XPENDING', stream, group, '-', '+', '1000', consumer])) as [string, string, number, number][];
     for (const [id, , , deliveries] of pending) {
       if (deliveries <= maxDeliveries) continue;
-      const entry = (await this.control.sendCommand(['XRANGE', stream, id, id])) as RawEntry[];
+      const entry = (await this.ctl(['XRANGE', stream, id, id])) as RawEntry[];
       const fields = entry[0]?.[1] ?? [];
-      await this.control.sendCommand(['XADD', stream + deadLetterSuffix, '*', 'origin_stream', stream, 'origin_id', id,
+      await this.ctl(['XADD', stream + deadLetterSuffix, '*', 'origin_stream', stream, 'origin_id', id,
         'deliveries', String(deliveries), ...fields]);
-      await this.control.sendCommand(['XACK', stream, group, id]);
+      await this.ctl(['XACK', stream, group, id]);
       this.metrics.deadLettered.inc();
       this.log.warn({ stream, id, deliveries }, 'moved poison entry to the dead-letter stream');
     }
@@ -177,12 +270,12 @@ export class StreamReader {
     const { group, consumer, count } = this.opts;
     let cursor = '0';
     for (;;) {
-      const reply = (await this.reader.sendCommand(['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count),
-        'STREAMS', stream, cursor])) as StreamReply;
+      const reply = await timedCommand<StreamReply>(this.reader, ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count),
+        'STREAMS', stream, cursor], this.opts.commandTimeoutMs, this.log);
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) return;
       this.log.info({ stream, entries: entries.length, from: entries[0][0] }, 'recovering pending entries');
-      this.deliver([[stream, entries]], true);
+      this.deliver([[stream, entries]]);
       cursor = entries[entries.length - 1][0];
     }
   }
@@ -197,11 +290,11 @@ export class StreamReader {
         let start = '0-0';
         // Bounded: a huge backlog is taken over a few ticks of the timer rather than in one long burst.
         for (let round = 0; round < 16; round++) {
-          const [next, entries] = (await this.control.sendCommand(['XAUTOCLAIM', stream, group, consumer,
+          const [next, entries] = (await this.ctl(['XAUTOCLAIM', stream, group, consumer,
             String(claimIdleMs), start, 'COUNT', String(count)])) as [string, RawEntry[]];
           if (entries.length > 0) {
             this.log.info({ stream, entries: entries.length }, 'claimed entries idle at other consumers');
-            this.deliver([[stream, entries]], true);
+            this.deliver([[stream, entries]]);
           }
           if (next === '0-0') break;
           start = next;
@@ -214,12 +307,12 @@ export class StreamReader {
     }
   }
 
-  private deliver(reply: [string, RawEntry[]][], redelivered: boolean): void {
+  private deliver(reply: [string, RawEntry[]][]): void {
     const started = performance.now();
     for (const [stream, entries] of reply) {
       this.metrics.ticksRead.labels(stream).inc(entries.length);
       this.metrics.readBatchSize.observe(entries.length);
-      const published = this.sink.publishEntries(stream, entries, redelivered);
+      const published = this.sink.publishEntries(stream, entries);
       const ids = entries.map((e) => e[0]);
       // Not awaited: the next read goes out while the workers publish this one; the ack waits for them.
       if (published) this.track(published.then(() => this.ack(stream, ids)));
@@ -229,7 +322,7 @@ export class StreamReader {
   }
 
   private ack(stream: string, ids: string[]): void {
-    this.track(this.control.sendCommand(['XACK', stream, this.opts.group, ...ids]).then(() => undefined, () => {
+    this.track(this.ctl(['XACK', stream, this.opts.group, ...ids]).then(() => undefined, () => {
       const kept = this.failedAcks.get(stream);
       if (kept) kept.push(...ids);
       else this.failedAcks.set(stream, ids);
@@ -244,7 +337,7 @@ export class StreamReader {
 
   private async retryFailedAcks(): Promise<void> {
     for (const [stream, ids] of this.failedAcks) {
-      await this.control.sendCommand(['XACK', stream, this.opts.group, ...ids]);
+      await this.ctl(['XACK', stream, this.opts.group, ...ids]);
       this.failedAcks.delete(stream);
     }
   }
@@ -255,6 +348,11 @@ export class StreamReader {
     this.metrics.readerReady.set(ready ? 1 : 0);
     this.onReady(ready);
     this.log.info({ ready }, ready ? 'stream reader running' : 'stream reader not ready');
+  }
+
+  /** A command on the control connection, with the command deadline. */
+  private ctl<T = unknown>(args: string[]): Promise<T> {
+    return timedCommand<T>(this.control, args, this.opts.commandTimeoutMs, this.log);
   }
 }
 

@@ -62,7 +62,16 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
       name: 'tickgate_malformed_entries_total', help: 'Stream entries skipped as malformed, by kind', labelNames: ['kind'], registers: r,
     }),
     staleEntries: new Counter({
-      name: 'tickgate_stale_entries_total', help: 'Re-delivered entries not published again because a newer tick of the symbol was', registers: r,
+      name: 'tickgate_stale_entries_total', help: 'Entries not published because a tick of the symbol at or after their id already was (re-deliveries, a recreated group or key)', registers: r,
+    }),
+    groupRecreations: new Counter({
+      name: 'tickgate_group_recreations_total', help: 'Consumer groups found gone while running and recreated after the last entry read, by stream', labelNames: ['stream'], registers: r,
+    }),
+    streamLosses: new Counter({
+      name: 'tickgate_stream_losses_total', help: 'Gaps announced to clients: entries removed from a stream before the gateway read them, by stream and reason', labelNames: ['stream', 'reason'], registers: r,
+    }),
+    entriesLost: new Counter({
+      name: 'tickgate_entries_lost_total', help: 'Entries removed before the gateway read them, where they could be counted (trims), by stream', labelNames: ['stream'], registers: r,
     }),
     deadLettered: new Counter({
       name: 'tickgate_dead_lettered_total', help: 'Entries moved to the dead-letter stream after too many deliveries', registers: r,

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { Fanout, RawEntry } from '../../src/ingest/fanout';
+import { Fanout, isAfter, RawEntry } from '../../src/ingest/fanout';
+import type { StreamLoss } from '../../src/protocol/gap';
 import { createMetrics } from '../../src/metrics/metrics';
 import { SharedRegistry } from '../../src/registry/shared-registry';
 import { FORMAT_NAMES, FormatName, topicFor } from '../../src/wire/formats';
@@ -12,14 +13,15 @@ function entry(id: string, sym: string, px = '1.00'): RawEntry {
   return [id, ['sym', sym, 'px', px, 'sz', '1', 'ts', '1']];
 }
 
-function setup(formats: readonly FormatName[] = FORMAT_NAMES) {
+function setup(formats: readonly FormatName[] = FORMAT_NAMES, metrics = createMetrics(), losses: StreamLoss[] = []) {
   const registry = SharedRegistry.create({ topicCapacity: 64, sessionCapacity: 2048 });
   const encoded: { format: FormatName; sym: string; ids: string[] }[] = [];
   const published: { topic: string; frame: string | Uint8Array }[] = [];
   const fanout = new Fanout(formats, (format, batch: TickBatch) => {
     encoded.push({ format, sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
     return `${format}:${batch.sym}:${batch.ticks.length}`;
-  }, (frame) => frame.length, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined, announceLoss: () => undefined }, createMetrics(), silent, 16);
+  }, (frame) => frame.length, registry, { publish: (topic, frame) => published.push({ topic, frame }), flush: () => undefined,
+    announceLoss: (loss) => losses.push(loss) }, metrics, silent, 16);
   const subscribe = (session: number, format: FormatName, sym: string) => {
     if (!registry.session(session)) registry.openSession(session, 0, 0);
     registry.addSubscription(session, topicFor(format, sym));
@@ -36,7 +38,7 @@ describe('ingest: Fanout (the hot path)', () => {
         subscribe(s, 'json', 'A');
         subscribe(s, 'bin', 'A');
       }
-      fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'A'), entry('1-2', 'A')], false);
+      fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'A'), entry('1-2', 'A')]);
       expect(published.map((p) => p.topic)).to.deep.equal(['json/A', 'bin/A']);
       counts.push(encoded.length);
     }
@@ -47,7 +49,7 @@ describe('ingest: Fanout (the hot path)', () => {
     const { fanout, encoded, subscribe } = setup(['json']);
     subscribe(1, 'json', 'A');
     subscribe(2, 'json', 'B');
-    fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'B'), entry('1-2', 'A'), entry('2-0', 'B')], false);
+    fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'B'), entry('1-2', 'A'), entry('2-0', 'B')]);
     expect(encoded).to.deep.equal([
       { format: 'json', sym: 'A', ids: ['1-0', '1-2'] },
       { format: 'json', sym: 'B', ids: ['1-1', '2-0'] },
@@ -57,23 +59,72 @@ describe('ingest: Fanout (the hot path)', () => {
   it('encodes nothing for symbols or formats without subscribers', () => {
     const { fanout, encoded, subscribe } = setup();
     subscribe(1, 'bin+lz4', 'A');
-    fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'Z')], false);
+    fanout.publishEntries('s', [entry('1-0', 'A'), entry('1-1', 'Z')]);
     expect(encoded.map((e) => `${e.format}/${e.sym}`)).to.deep.equal(['bin+lz4/A']);
   });
 
   it('skips malformed entries and publishes the rest', () => {
     const { fanout, encoded, subscribe } = setup(['json']);
     subscribe(1, 'json', 'A');
-    fanout.publishEntries('s', [entry('1-0', 'A', 'bad'), ['1-1', null], entry('1-2', 'A')], false);
+    fanout.publishEntries('s', [entry('1-0', 'A', 'bad'), ['1-1', null], entry('1-2', 'A')]);
     expect(encoded).to.deep.equal([{ format: 'json', sym: 'A', ids: ['1-2'] }]);
   });
 
-  it('drops re-delivered ticks at or below the newest id already published for the symbol', () => {
+  it('never publishes an id at or below the newest already published for the symbol, in any read, and counts the skipped', async () => {
+    const metrics = createMetrics();
+    const { fanout, encoded, subscribe } = setup(['json'], metrics);
+    subscribe(1, 'json', 'A');
+    fanout.publishEntries('s', [entry('5-0', 'A')]);
+    fanout.publishEntries('s', [entry('4-9', 'A'), entry('5-0', 'A'), entry('10-0', 'A')]);
+    // A recreated group or key hands over history: ids below the published ones, then one equal, then newer.
+    fanout.publishEntries('s', [entry('9-99', 'A'), entry('10-0', 'A'), entry('10-1', 'A'), entry('99-0', 'A')]);
+    expect(encoded.map((e) => e.ids)).to.deep.equal([['5-0'], ['10-0'], ['10-1', '99-0']]);
+    expect((await metrics.staleEntries.get()).values[0].value).to.equal(4);
+  });
+
+  it('never publishes backwards within one read handed out of order', () => {
     const { fanout, encoded, subscribe } = setup(['json']);
     subscribe(1, 'json', 'A');
-    fanout.publishEntries('s', [entry('5-0', 'A')], false);
-    fanout.publishEntries('s', [entry('4-9', 'A'), entry('5-0', 'A'), entry('10-0', 'A')], true);
-    expect(encoded.map((e) => e.ids)).to.deep.equal([['5-0'], ['10-0']]);
+    fanout.publishEntries('s', [entry('7-0', 'A'), entry('3-0', 'A'), entry('7-0', 'A'), entry('8-0', 'A')]);
+    expect(encoded.map((e) => e.ids)).to.deep.equal([['7-0', '8-0']]);
+  });
+
+  it('orders ids by number, not as text (ms and sequence of any length)', () => {
+    const { fanout, encoded, subscribe } = setup(['json']);
+    subscribe(1, 'json', 'A');
+    fanout.publishEntries('s', [entry('9-0', 'A'), entry('10-0', 'A'), entry('10-9', 'A'), entry('10-10', 'A'), entry('10-2', 'A'), entry('100-0', 'A')]);
+    expect(encoded.map((e) => e.ids)).to.deep.equal([['9-0', '10-0', '10-9', '10-10', '100-0']]);
+    expect([isAfter('10-0', '9-0'), isAfter('9-0', '10-0'), isAfter('1-10', '1-9'), isAfter('1-9', '1-9'), isAfter('0-1', '')])
+      .to.deep.equal([true, false, true, false, true]);
+  });
+
+  it('refuses a symbol\'s entries in a stream other than the one it was first seen in, counted as wrong_stream', async () => {
+    const metrics = createMetrics();
+    const { fanout, encoded, subscribe } = setup(['json'], metrics);
+    subscribe(1, 'json', 'A');
+    subscribe(1, 'json', 'B');
+    fanout.publishEntries('s1', [entry('1-0', 'A')]);
+    fanout.publishEntries('s2', [entry('2-0', 'A'), entry('2-1', 'B')]);
+    fanout.publishEntries('s1', [entry('3-0', 'A'), entry('3-1', 'B')]);
+    expect(encoded.map((e) => `${e.sym}:${e.ids.join(',')}`)).to.deep.equal(['A:1-0', 'B:2-1', 'A:3-0']);
+    const wrong = (await metrics.malformedEntries.get()).values.find((v) => v.labels.kind === 'wrong_stream');
+    expect(wrong?.value).to.equal(2);
+  });
+
+  it('on an announced loss, forgets the recent history of that stream\'s symbols only, and tells the publisher', () => {
+    const losses: StreamLoss[] = [];
+    const { fanout } = setup(['json'], createMetrics(), losses);
+    fanout.publishEntries('s1', [entry('1-0', 'A'), entry('1-1', 'A')]);
+    fanout.publishEntries('s2', [entry('1-2', 'B')]);
+    const loss: StreamLoss = { stream: 's1', after: '1-1', through: '5-0', reason: 'trimmed' };
+    fanout.announceLoss(loss);
+    expect(losses).to.deep.equal([loss]);
+    // The latest published tick is still the snapshot answer (what was lost was never published), but no resume
+    // is served from memory across the hole.
+    expect(fanout.history('A')!.latest()!.id).to.equal('1-1');
+    expect(fanout.history('A')!.covers('0-0')).to.equal(false);
+    expect(fanout.history('A')!.covers('1-1')).to.equal(false);
+    expect(fanout.history('B')!.latest()!.id).to.equal('1-2');
   });
 });
 
@@ -105,7 +156,7 @@ describe('ingest: Fanout with the real encoders', () => {
           for (const f of FORMAT_NAMES) registry.addSubscription(s, topicFor(f, 'A'));
         }
         // 100 ticks: well above both LZ4 thresholds, so both +lz4 formats compress.
-        fanout.publishEntries('s', Array.from({ length: 100 }, (_, i) => entry(`1-${i}`, 'A', `${100 + i}.25`)), false);
+        fanout.publishEntries('s', Array.from({ length: 100 }, (_, i) => entry(`1-${i}`, 'A', `${100 + i}.25`)));
         results.push({ encodes, compresses, frames });
       }
     } finally {
