@@ -4,6 +4,7 @@ import { metricValue, readyStatus, waitUntil } from '../helpers/gateway';
 import { PlainRedis, tickFields } from '../helpers/redis';
 import { Stack, startStack, stopStack } from '../helpers/stack';
 import { Reply, TestClient } from '../helpers/ws-client';
+import { connect, GapEvent } from '../../src/client/node';
 
 const SYMBOLS = ['A', 'B', 'C', 'D'];
 
@@ -33,11 +34,18 @@ describe('fault: entries removed before the gateway read them (trimmed while it 
     await stopStack(stack);
   });
 
-  it('announces the lost range to every client, loses nothing silently, and the lag gauge returns to 0', async () => {
+  it('announces the lost range to every client (the SDK: a gap per symbol, then one snapshot), loses nothing silently, and the lag gauge returns to 0', async () => {
     stack = await startStack(['--lag-sample-ms', '200']);
     const { producer, gw } = stack as Stack;
     const clients = await Promise.all([TestClient.connect(gw.url), TestClient.connect(gw.url)]);
     for (const c of clients) await c.request({ op: 'subscribe', symbols: SYMBOLS });
+    // An SDK client turns the announcement into a gap event per symbol, then one fresh snapshot.
+    const sdk = connect(gw.url, { format: 'binary' });
+    const sdkEvents: (['gap', GapEvent] | ['snapshot', string[]] | ['error', string])[] = [];
+    sdk.on('gap', (g) => sdkEvents.push(['gap', g]));
+    sdk.on('snapshot', (snap) => sdkEvents.push(['snapshot', snap.ticks.map((t) => t.sym)]));
+    sdk.on('error', (e) => sdkEvents.push(['error', e.message]));
+    await sdk.subscribe(SYMBOLS);
 
     const written = await writeTrimming(producer, 200, 0, 100_000);
     await waitUntil('the first ticks received', () => clients.every((c) => c.tickCount() === written.length));
@@ -70,6 +78,14 @@ describe('fault: entries removed before the gateway read them (trimmed while it 
       expect(gaps.every((g) => g.stream === 'ticks' && g.reason === 'trimmed')).to.equal(true);
     }
     expect(await metricValue(gw.http, 'tickgate_stream_losses_total', { stream: 'ticks' })).to.be.greaterThan(0);
+    await waitUntil('the SDK has its snapshot', () => sdkEvents.some((e) => e[0] === 'snapshot'));
+    sdk.close();
+    expect(sdkEvents.filter((e) => e[0] === 'error')).to.deep.equal([]);
+    const firstSnapshot = sdkEvents.findIndex((e) => e[0] === 'snapshot');
+    const gapsBefore = sdkEvents.slice(0, firstSnapshot).map((e) => e[1] as GapEvent);
+    expect(gapsBefore.map((g) => g.sym).slice(0, SYMBOLS.length)).to.deep.equal(SYMBOLS);
+    expect(gapsBefore.every((g) => g.loss?.reason === 'trimmed' && g.got === undefined)).to.equal(true);
+    expect([...(sdkEvents[firstSnapshot][1] as string[])].sort()).to.deep.equal(SYMBOLS);
     await waitUntil('lag gauge back to 0', async () => (await lagSeries(gw.http)) === 'tickgate_consumer_group_lag{stream="ticks"} 0', 5000, 200);
   });
 
