@@ -133,6 +133,7 @@ export class Catchup {
         continue;
       }
       budget -= ticks.length;
+      this.published.heldByClient(sym, ticks.length > 0 ? ticks[ticks.length - 1].id : since);
       let prev = since;
       for (let i = 0; i < ticks.length; i += REPLAY_FRAME_TICKS) {
         const chunk = ticks.slice(i, i + REPLAY_FRAME_TICKS);
@@ -147,7 +148,9 @@ export class Catchup {
     for (const sym of toSnapshot) {
       // Both are at or before the frontier: the history holds what was published, the index what preceded startup.
       const t = this.published.history(sym)?.latest() ?? this.index.get(sym);
-      if (t) ticks.push({ sym, ...t });
+      if (!t) continue;
+      ticks.push({ sym, ...t });
+      this.published.heldByClient(sym, t.id);
     }
     return { frames, unavailable, snapshot: { position: this.published.position, ticks } };
   }

@@ -15,6 +15,8 @@ import { SymbolHistory } from './history';
 import type { StreamLoss } from '../protocol/gap';
 
 const COUNTS = 4;
+/** Symbols not yet published whose catch-up position is remembered (see heldByClient). */
+const MAX_HELD_AHEAD = 65_536;
 
 /**
  * Whether stream id `a` is after `b` ('' is before every id). Redis writes ids canonically (no leading zeros), so
@@ -83,11 +85,21 @@ export interface PublishedHistory {
    */
   frontier(stream: string): string;
   history(sym: string): SymbolHistory | undefined;
+  /**
+   * A catch-up left a client holding `id` as the newest tick of `sym` (its last replayed tick, its `since` when
+   * nothing was to replay, its snapshot tick), complete up to the frontier. If this process has published nothing
+   * of the symbol yet (it has just started), the symbol's first live frame names the oldest such id as `prev`:
+   * every resumed client then reads it as continuous (equal) or an overlap (older than what it holds), where a
+   * frame without `prev` would be a gap to each of them.
+   */
+  heldByClient(sym: string, id: string): void;
 }
 
 export class Fanout implements PublishedHistory {
   private readonly symbols = new Map<string, SymbolState>();
   private readonly frontiers = new Map<string, string>();
+  /** Per symbol not yet published: the newest tick a catch-up gave a client (see heldByClient). */
+  private readonly heldAhead = new Map<string, string>();
   position = '';
   private readonly touched: SymbolState[] = [];
   private readonly frames;
@@ -115,6 +127,8 @@ export class Fanout implements PublishedHistory {
     this.delivered = formats.map((f) => metrics.ticksDelivered.labels(f));
     this.rawBytes = formats.map((f) => metrics.rawBytesPublished.labels(f));
     this.counts = new Float64Array(formats.length * COUNTS);
+    // At 0 from the start: an error that should never happen is then an increase() an alert can see.
+    for (const format of formats) metrics.encodeErrors.inc({ format }, 0);
   }
 
   /**
@@ -219,6 +233,15 @@ export class Fanout implements PublishedHistory {
     return this.symbols.get(sym)?.history;
   }
 
+  heldByClient(sym: string, id: string): void {
+    if (this.symbols.has(sym)) return;
+    const held = this.heldAhead.get(sym);
+    if (held !== undefined && !isAfter(held, id)) return;
+    // Clients name the symbols: a bound keeps made-up ones from growing this without end (the oldest goes first).
+    if (held === undefined && this.heldAhead.size >= MAX_HELD_AHEAD) this.heldAhead.delete(this.heldAhead.keys().next().value!);
+    this.heldAhead.set(sym, id);
+  }
+
   frontier(stream: string): string {
     return this.frontiers.get(stream) ?? '';
   }
@@ -238,16 +261,19 @@ export class Fanout implements PublishedHistory {
   private stateOf(sym: string, stream: string): SymbolState {
     let state = this.symbols.get(sym);
     if (state === undefined) {
-      state = { batch: { sym, ticks: [] }, stream, refusalLogged: false, topics: this.formats.map((f) => topicFor(f, sym)), lastId: '',
-        history: new SymbolHistory(this.historyPerSymbol) };
+      // Every tick up to what a catch-up gave a client was published before this process started.
+      state = { batch: { sym, ticks: [] }, stream, refusalLogged: false, topics: this.formats.map((f) => topicFor(f, sym)),
+        lastId: this.heldAhead.get(sym) ?? '', history: new SymbolHistory(this.historyPerSymbol) };
       this.symbols.set(sym, state);
+      this.heldAhead.delete(sym);
     }
     return state;
   }
 
   /**
-   * Ingest validation makes this all but impossible (a stream id beyond 2^53 ms would do it); if it happens, that
-   * format's subscribers miss the batch, so it is counted and logged, never silent.
+   * No stream entry can cause this (ingest validates every field the encoders read, and every valid stream id is
+   * carried): it guards against an encoder bug. That format's subscribers would miss the batch, so it is counted
+   * and logged, never silent.
    */
   private encodeFailed(format: FormatName, sym: string, err: unknown): void {
     this.metrics.encodeErrors.inc({ format });

@@ -195,7 +195,7 @@ function published(position: string, histories: Record<string, Tick[]> = {}, fro
     for (const t of ticks) h.push(t);
     map.set(sym, h);
   }
-  return { position, frontier: () => frontier, history: (sym) => map.get(sym) };
+  return { position, frontier: () => frontier, history: (sym) => map.get(sym), heldByClient: () => undefined };
 }
 
 const encode = (_format: string, batch: { sym: string; ticks: Tick[] }) => JSON.stringify({ sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
@@ -234,6 +234,23 @@ describe('ingest: Catchup', () => {
     await never.prepare({ format: 'json', snapshot: ['S0'], since: {} }).catch((err: Error) => (failure = err));
     expect(failure?.message).to.equal('the stream reader has not set up its consumer group yet');
     expect(Date.now() - started).to.be.within(150, 150 + 200);
+  });
+
+  it('tells the fan-out where each client now stands: its last replayed tick, its since when nothing was replayed, its snapshot tick', async () => {
+    const s = new FakeStream();
+    const ids = s.add(31, 3);
+    const held: string[] = [];
+    const history = { ...published(ids[30]), heldByClient: (sym: string, id: string) => held.push(`${sym}@${id}`) };
+    const c = catchup(s, history);
+    c.start();
+    const s0 = ids.filter((_, i) => i % 3 === 0);
+    const s2 = ids.filter((_, i) => i % 3 === 2);
+    // S0 replays from its 5th tick; S1 snapshots; S2's since is its latest tick (nothing to replay); S3 does not exist.
+    (await c.prepare({ format: 'json', snapshot: ['S1', 'S3'], since: { S0: s0[4], S2: s2[s2.length - 1] } }))();
+    (await c.prepare({ format: 'json', snapshot: [], since: { S2: ids[30] } }))();
+    c.stop();
+    expect(held).to.deep.equal([`S0@${s0[s0.length - 1]}`, `S2@${s2[s2.length - 1]}`, `S1@${ids[28]}`, `S2@${ids[30]}`]);
+    expect(s0[s0.length - 1]).to.equal(ids[30]);
   });
 
   it('replays nothing for a since equal to the latest published tick, and reports nothing unavailable', async () => {

@@ -111,6 +111,24 @@ describe('ingest: Fanout (the hot path)', () => {
     expect(wrong?.value).to.equal(2);
   });
 
+  it('after a restart, names the oldest position a catch-up left a client at as the prev of the symbol\'s first live frame', () => {
+    const frames: TickBatch[] = [];
+    const registry = SharedRegistry.create({ topicCapacity: 64, sessionCapacity: 64 });
+    registry.openSession(1, 0, 0);
+    registry.addSubscription(1, topicFor('json', 'A'));
+    registry.addSubscription(1, topicFor('json', 'B'));
+    const fanout = new Fanout(['json'], (_f, batch: TickBatch) => (frames.push({ ...batch }), ''), () => 0, registry,
+      { publish: () => undefined, flush: () => undefined, announceLoss: () => undefined }, createMetrics(), silent, 16);
+    fanout.heldByClient('A', '4-0');
+    fanout.heldByClient('A', '4-1'); // a client further on reads the older prev as an overlap: no gap for either
+    fanout.publishEntries('s', [entry('4-0', 'A'), entry('5-0', 'A'), entry('6-1', 'B')]);
+    fanout.heldByClient('B', '9-0'); // published already: its own chain stands
+    fanout.publishEntries('s', [entry('7-0', 'B')]);
+    expect(frames.map((f) => [f.sym, f.prev, f.ticks.map((t) => t.id)])).to.deep.equal([
+      ['A', '4-0', ['5-0']], ['B', '', ['6-1']], ['B', '6-1', ['7-0']],
+    ]);
+  });
+
   it('on an announced loss, forgets the recent history of that stream\'s symbols only, and tells the publisher', () => {
     const losses: StreamLoss[] = [];
     const { fanout } = setup(['json'], createMetrics(), losses);
