@@ -7,7 +7,7 @@
  *   2. fill and release: connections from one IP (this one) subscribe to distinct symbols, `--max-symbols` at a time,
  *      until `--refusals` connections in a row were refused CAPACITY_EXCEEDED (every worker's table is full), then
  *      all of them close, and the gateway's subscription count is back to the observer's.
- *   3. after: the same window again.
+ *   3. after: the same window again, twice (after, later), to tell a lasting cost from a passing one.
  *
  * The ratio after/fresh is the figure: the fan-out looks every (symbol, format) up in every worker's table, so what
  * the tables cost shows up in the main thread. `--cli` points at another build to measure it the same way.
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const redis = await startPrivateRedis();
   const gateway = spawnNode(values.cli!, ['gateway', '--port', '0', '--host', '127.0.0.1', '--redis', redis.url,
     '--stream', STREAM, '--workers', '2', '--topic-capacity', values['topic-capacity']!, '--max-symbols', String(chunk),
-    '--max-connections-per-ip', '100000', '--rate-limit', '100000', '--rate-burst', '100000', '--log-level', 'warn',
+    '--max-connections-per-ip', '100000', '--rate-limit', '100000', '--rate-burst', '100000',
     '--instance', 'registry-reclaim']);
   const producer = startProducer(redis.url, undefined);
   const open: Requester[] = [];
@@ -153,6 +153,7 @@ async function main(): Promise<void> {
     await until('the fill released', async () => (await metric(http, 'tickgate_subscriptions')) === OBSERVED);
     const probeReleased = await metric(http, 'tickgate_registry_probe_slots');
     const after = await window();
+    const later = await window();
 
     console.log(JSON.stringify({
       cli: values.cli,
@@ -163,7 +164,9 @@ async function main(): Promise<void> {
       fillSeconds: Number(fillSeconds.toFixed(1)),
       fresh,
       after,
+      later,
       ratio: Number((after.cpuPercent / fresh.cpuPercent).toFixed(2)),
+      laterRatio: Number((later.cpuPercent / fresh.cpuPercent).toFixed(2)),
       probeSlots: { fresh: probeFresh, full: probeFull, released: probeReleased },
     }));
     observer.close();

@@ -56,7 +56,7 @@
  *
  * ## Reclaiming capacity: compaction (maps created with `reclaim: true`)
  *
- * Dead slots never turn EMPTY and bounds only grow, so a table that once filled keeps costing a full probe window per
+ * Without it dead slots never turn EMPTY and bounds only grow, so a table that once filled costs a full probe window per
  * lookup after it empties: every miss on the hot path walks to its home's bound through dead slots. A compaction puts
  * the table back into the state its live keys alone would leave: a dead slot that no live key's probe path crosses
  * becomes EMPTY, one that a path crosses becomes FREE (it drops its key, so no key is left beyond an EMPTY slot), and
@@ -67,9 +67,10 @@
  * WRITERS and then loads COMPACTING; a compactor CASes COMPACTING to 1 and then loads WRITERS. By (2) at least one
  * sees the other: the mutator backs out and sleeps until COMPACTING is 0 again, or the compactor gives up (it never
  * waits, and the next release tries again). So within one mutation EMPTY is still never re-entered, and no pin, BUSY
- * or PENDING slot exists while a compaction runs. It runs on the thread whose decrement released a key, when dead
- * slots are worth it and its O(slots) cost is paid for: at least `slots/256` (and 16) dead slots, and either no live
- * key left or as many dead slots as live ones after as many releases. A thread that dies inside a mutation disables
+ * or PENDING slot exists while a compaction runs. It runs on the thread whose decrement released a key, when it is
+ * worth its O(slots) pass and paid for by about `slots/256` operations since the last one: at least that many (and
+ * 16) dead slots, and either no live key left (only inserts make EMPTY slots dead again), or at least as many dead
+ * slots as live keys and that many releases since the last compaction. A thread that dies inside a mutation disables
  * compaction (WRITERS stays up); one that dies inside a compaction blocks every mutator of the map, so only maps with
  * a single writer per table, whose table is replaced when that writer dies (the registry's topic partitions), opt in.
  *
