@@ -68,11 +68,11 @@
  * sees the other: the mutator backs out and sleeps until COMPACTING is 0 again, or the compactor gives up (it never
  * waits, and the next release tries again). So within one mutation EMPTY is still never re-entered, and no pin, BUSY
  * or PENDING slot exists while a compaction runs. It runs on the thread whose decrement released a key, when it is
- * worth its O(slots) pass and paid for by about `slots/256` operations since the last one: at least that many (and
- * 16) dead slots, and either no live key left (only inserts make EMPTY slots dead again), or at least as many dead
- * slots as live keys and that many releases since the last compaction. A thread that dies inside a mutation disables
- * compaction (WRITERS stays up); one that dies inside a compaction blocks every mutator of the map, so only maps with
- * a single writer per table, whose table is replaced when that writer dies (the registry's topic partitions), opt in.
+ * worth its O(slots) pass and paid for by about `slots/256` operations since the last one (`worthCompacting`); a
+ * table that filled with at least that many keys and emptied ends exactly as a fresh one. A thread that dies inside a
+ * mutation disables compaction (WRITERS stays up); one that dies inside a compaction blocks every mutator of the map,
+ * so only maps with a single writer per table, whose table is replaced when that writer dies (the registry's topic
+ * partitions), opt in.
  *
  * ## Progress
  *
@@ -188,6 +188,8 @@ const H_RELEASES = 8;
 const H_COMPACTIONS = 9;
 const H_MAX_LIVE = 10;
 const H_FLAGS = 11;
+/** 1 when the last compaction found no live key: the table was left exactly as fresh. */
+const H_EMPTIED = 12;
 const HEADER_WORDS = 16;
 
 const FLAG_RECLAIM = 1;
@@ -454,12 +456,18 @@ export class SharedCounterMap {
     }
   }
 
-  /** Enough dead slots to matter, and enough releases since the last compaction to pay for an O(slots) pass. */
+  /**
+   * Whether this release should pay for an O(slots) pass. With live keys: enough dead slots to matter, at least as
+   * many as live keys, and enough releases since the last compaction. With none: enough dead slots (inserts made them),
+   * or any at all the first time the table empties after a compaction that left live keys, which that compaction's
+   * releases paid for; so a table that fills and empties ends exactly as fresh, and a topic toggled on and off in an
+   * empty table costs no pass.
+   */
   private worthCompacting(): boolean {
     const live = Atomics.load(this.header, H_LIVE);
     const dead = Atomics.load(this.header, H_USED) - live;
-    if (dead < this.compactAfter) return false;
-    return live === 0 || (dead >= live && Atomics.load(this.header, H_RELEASES) >= this.compactAfter);
+    if (live === 0) return dead >= this.compactAfter || (dead > 0 && Atomics.load(this.header, H_EMPTIED) === 0);
+    return dead >= this.compactAfter && dead >= live && Atomics.load(this.header, H_RELEASES) >= this.compactAfter;
   }
 
   /**
@@ -507,6 +515,7 @@ export class SharedCounterMap {
       }
     }
     let used = 0;
+    let live = 0;
     for (let s = 0, c = 0; s < slots; s++) {
       c += cover[s];
       const m = s * STRIDE + CTL;
@@ -515,10 +524,12 @@ export class SharedCounterMap {
         if (c === 0) Atomics.store(meta, m, EMPTY);
         else if (v === READY0) Atomics.store(meta, m, FREE);
       }
+      if (v > READY0) live++;
       if (Atomics.load(meta, m) !== EMPTY) used++;
       if (reach[s] < Atomics.load(bounds, s)) Atomics.store(bounds, s, reach[s]);
     }
     Atomics.store(this.header, H_USED, used);
+    Atomics.store(this.header, H_EMPTIED, live === 0 ? 1 : 0);
   }
 
   /**
