@@ -47,6 +47,8 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
     activeSymbols: statGauge('tickgate_active_symbols', 'Symbols with at least one subscriber in any format', (s) => s.activeSymbols),
     subscriptions: statGauge('tickgate_subscriptions', 'Subscriptions across all connections', (s) => s.subscriptions),
     activeTopics: statGauge('tickgate_active_topics', 'Topics (symbol, format) with at least one subscriber', (s) => s.activeTopics),
+    topicProbeSlots: statGauge('tickgate_registry_probe_slots',
+      'Slots a lookup of a topic without subscribers visits per worker table, mean over buckets (1 in a fresh table)', (s) => s.topicProbeSlots),
     connectionsOpened: new Counter({ name: 'tickgate_connections_opened_total', help: 'WebSocket connections accepted', registers: r }),
     connectionsClosed: new Counter({
       name: 'tickgate_connections_closed_total', help: 'WebSocket connections closed, by reason', labelNames: ['reason'], registers: r,

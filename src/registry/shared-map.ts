@@ -7,7 +7,8 @@
  *
  * ## Layout (all Int32 words, so every access can be an Atomics operation)
  *
- *   header   MAGIC, VERSION, slots, maxKeyBytes, liveKeys
+ *   header   MAGIC, VERSION, slots, maxKeyBytes, liveKeys, and the reclaim words: WRITERS, COMPACTING, USED,
+ *            RELEASES, COMPACTIONS, plus MAX_LIVE and FLAGS
  *   bounds   one word per home bucket: the largest probe distance any key with that home has ever been placed at
  *   meta     8 words per slot: CTL, GEN, PINS, HASH, LEN (3 spare, so two slots share a 64-byte cache line exactly)
  *   keys     maxKeyBytes/4 words per slot: the key, zero-padded to a whole word
@@ -23,8 +24,8 @@
  * of it exists. READY(n): visible, count n. Counts change by compareExchange on CTL, so "count is 0" and "slot is
  * being reclaimed" can never both win. A count reaching 0 leaves the key in place: re-subscribing to the same topic
  * (the common case: a client reconnecting) costs one CAS and no rewrite, and the slot is reclaimable by any other key
- * that needs room, so churn of distinct symbols reuses dead slots instead of filling the table. EMPTY is never
- * re-entered, which is what lets a probe stop at the first EMPTY slot.
+ * that needs room, so churn of distinct symbols reuses dead slots instead of filling the table. Between compactions
+ * (below) EMPTY is never re-entered, which is what lets a probe stop at the first EMPTY slot.
  *
  * ## Why each Atomics operation gives the ordering it needs
  *
@@ -50,14 +51,34 @@
  *   (2), the other's slot as PENDING or later. Rules: another READY copy wins; a PENDING copy nearer the home wins; a
  *   PENDING copy farther away is waited for (it will see us and yield, or turn READY and win). Waits only point
  *   towards the far end of a probe window, so they cannot form a cycle. The loser stores FREE and retries.
- * - Bounds only grow (CAS max), and are raised before the claim CAS, so anyone who sees a slot's key can also see a
- *   bound covering it. Searches stop at the bound, so misses stay short after EMPTY slots are gone; the price is that
- *   a bound never shrinks after a burst of collisions.
+ * - Bounds only grow (CAS max) between compactions, and are raised before the claim CAS, so anyone who sees a slot's
+ *   key can also see a bound covering it. Searches stop at the bound, so misses stay short after EMPTY slots are gone.
+ *
+ * ## Reclaiming capacity: compaction (maps created with `reclaim: true`)
+ *
+ * Without it dead slots never turn EMPTY and bounds only grow, so a table that once filled costs a full probe window per
+ * lookup after it empties: every miss on the hot path walks to its home's bound through dead slots. A compaction puts
+ * the table back into the state its live keys alone would leave: a dead slot that no live key's probe path crosses
+ * becomes EMPTY, one that a path crosses becomes FREE (it drops its key, so no key is left beyond an EMPTY slot), and
+ * each home's bound drops to the farthest live key of that home. Live keys do not move, so a reader never has to
+ * revalidate: at every instant each live key's path has no EMPTY slot and its bound covers it, whatever `get` loaded.
+ *
+ * Compaction needs the counts and keys to hold still, so it excludes mutators, not readers: a mutator adds itself to
+ * WRITERS and then loads COMPACTING; a compactor CASes COMPACTING to 1 and then loads WRITERS. By (2) at least one
+ * sees the other: the mutator backs out and sleeps until COMPACTING is 0 again, or the compactor gives up (it never
+ * waits, and the next release tries again). So within one mutation EMPTY is still never re-entered, and no pin, BUSY
+ * or PENDING slot exists while a compaction runs. It runs on the thread whose decrement released a key, when it is
+ * worth its O(slots) pass and paid for by about `slots/256` operations since the last one (`worthCompacting`); a
+ * table that filled with at least that many keys and emptied ends exactly as a fresh one. A thread that dies inside a
+ * mutation disables compaction (WRITERS stays up); one that dies inside a compaction blocks every mutator of the map,
+ * so only maps with a single writer per table, whose table is replaced when that writer dies (the registry's topic
+ * partitions), opt in.
  *
  * ## Progress
  *
  * `get` never waits: it skips BUSY and PENDING slots (a key being inserted is not there yet). Mutators wait only for a
- * slot in BUSY or PENDING to resolve, which its owner does without waiting on anyone holding a pin. A thread that dies
+ * slot in BUSY or PENDING to resolve, which its owner does without waiting on anyone holding a pin, and for a running
+ * compaction, which waits on nobody. A thread that dies
  * between claiming and publishing a slot (worker.terminate() mid-insert) leaves it BUSY and blocks later mutators of
  * keys probing through it; a thread that dies pinned only makes that slot unreclaimable.
  *
@@ -149,13 +170,31 @@ export class KeyCodec {
 }
 
 const MAGIC = 0x54474d31; // "TGM1"
-const VERSION = 1;
+const VERSION = 2;
 const H_MAGIC = 0;
 const H_VERSION = 1;
 const H_SLOTS = 2;
 const H_MAX_KEY = 3;
+/** Keys with a count above 0, plus reservations of inserts and revivals in flight. */
 const H_LIVE = 4;
+/** Mutators inside `update`. */
+const H_WRITERS = 5;
+/** 1 while a compaction runs. */
+const H_COMPACTING = 6;
+/** Slots that are not EMPTY. */
+const H_USED = 7;
+/** Counts that reached 0 since the last compaction. */
+const H_RELEASES = 8;
+const H_COMPACTIONS = 9;
+const H_MAX_LIVE = 10;
+const H_FLAGS = 11;
+/** 1 when the last compaction found no live key: the table was left exactly as fresh. */
+const H_EMPTIED = 12;
 const HEADER_WORDS = 16;
+
+const FLAG_RECLAIM = 1;
+/** Dead slots a compaction needs at least, whatever the table size: below it a compaction would not pay off. */
+const MIN_COMPACT_DEAD = 16;
 
 const STRIDE = 8;
 const CTL = 0;
@@ -184,7 +223,9 @@ export type SharedMapHookEvent =
   /** The slot is PENDING; the duplicate scan has not run. */
   | 'published'
   /** A mutator holds a pin on the READY slot that matches its key; its CAS has not run. */
-  | 'pinned';
+  | 'pinned'
+  /** A compaction has excluded every mutator and is about to rewrite the table (slot is -1). */
+  | 'compacting';
 
 export interface SharedCounterMapHooks {
   onEvent(event: SharedMapHookEvent, slot: number): void;
@@ -195,6 +236,24 @@ export interface SharedCounterMapOptions {
   capacity: number;
   /** Longest key in UTF-8 bytes, a multiple of 4. Default 64. */
   maxKeyBytes?: number;
+  /** Keys with a count above 0 at once; an insert beyond it throws RegistryFullError. Default: the slot count. */
+  maxLive?: number;
+  /**
+   * Compact the table as keys are released (see "Reclaiming capacity" above). Only for maps whose writer's death
+   * replaces the whole table, since a thread that dies mid-compaction leaves every other mutator waiting.
+   */
+  reclaim?: boolean;
+}
+
+/** What lookups cost, from the table's layout over a range of home buckets. Not an atomic snapshot. */
+export interface ProbeStats {
+  /** Slots that are not EMPTY: a fresh table has 0. */
+  used: number;
+  /** The largest probe bound of any home bucket: a fresh table has 0. */
+  maxBound: number;
+  /** Slots a lookup of an absent key visits, summed over the home buckets: a fresh table has one per bucket. */
+  missProbes: number;
+  compactions: number;
 }
 
 export interface SharedCounterEntry {
@@ -206,6 +265,9 @@ export interface SharedCounterEntry {
 export class SharedCounterMap {
   readonly slots: number;
   readonly maxKeyBytes: number;
+  readonly maxLive: number;
+  private readonly reclaims: boolean;
+  private readonly compactAfter: number;
   private readonly mask: number;
   private readonly keyWords: number;
   private readonly header: Int32Array;
@@ -224,10 +286,16 @@ export class SharedCounterMap {
     }
     let slots = 1;
     while (slots < options.capacity) slots <<= 1;
+    const maxLive = options.maxLive ?? slots;
+    if (!Number.isInteger(maxLive) || maxLive < 1 || maxLive > slots) {
+      throw new RangeError(`maxLive must be an integer in [1, ${slots}], got ${maxLive}`);
+    }
     const sab = new SharedArrayBuffer(SharedCounterMap.byteLength(slots, maxKeyBytes));
     const header = new Int32Array(sab, 0, HEADER_WORDS);
     header[H_SLOTS] = slots;
     header[H_MAX_KEY] = maxKeyBytes;
+    header[H_MAX_LIVE] = maxLive;
+    header[H_FLAGS] = options.reclaim ? FLAG_RECLAIM : 0;
     header[H_VERSION] = VERSION;
     header[H_MAGIC] = MAGIC;
     return new SharedCounterMap(sab);
@@ -261,6 +329,9 @@ export class SharedCounterMap {
     this.slots = slots;
     this.mask = slots - 1;
     this.maxKeyBytes = maxKeyBytes;
+    this.maxLive = Atomics.load(header, H_MAX_LIVE);
+    this.reclaims = (Atomics.load(header, H_FLAGS) & FLAG_RECLAIM) !== 0;
+    this.compactAfter = Math.max(MIN_COMPACT_DEAD, slots >> 8);
     this.keyWords = maxKeyBytes >> 2;
     this.header = header;
     let off = 4 * HEADER_WORDS;
@@ -345,6 +416,18 @@ export class SharedCounterMap {
     if (len < 0) throw new KeyTooLongError(key, this.maxKeyBytes);
     const h = this.codec.hash(len);
     const home = h & this.mask;
+    this.enter();
+    let n: number;
+    try {
+      n = this.change(home, h, len, key, delta);
+    } finally {
+      if (this.reclaims) Atomics.sub(this.header, H_WRITERS, 1);
+    }
+    if (n === 0 && this.reclaims && this.worthCompacting()) this.compact();
+    return n;
+  }
+
+  private change(home: number, h: number, len: number, key: string, delta: 1 | -1): number {
     for (;;) {
       const slot = this.findPinned(home, h, len);
       if (slot >= 0) {
@@ -359,6 +442,115 @@ export class SharedCounterMap {
       const inserted = this.insert(home, h, len, key);
       if (inserted >= 0) return inserted;
     }
+  }
+
+  /** Joins WRITERS, waiting out a running compaction (the mutator half of the handshake in the header). */
+  private enter(): void {
+    if (!this.reclaims) return;
+    const header = this.header;
+    for (;;) {
+      Atomics.add(header, H_WRITERS, 1);
+      if (Atomics.load(header, H_COMPACTING) === 0) return;
+      Atomics.sub(header, H_WRITERS, 1);
+      Atomics.wait(header, H_COMPACTING, 1, WAIT_MS);
+    }
+  }
+
+  /**
+   * Whether this release should pay for an O(slots) pass. With live keys: enough dead slots to matter, at least as
+   * many as live keys, and enough releases since the last compaction. With none: enough dead slots (inserts made them),
+   * or any at all the first time the table empties after a compaction that left live keys, which that compaction's
+   * releases paid for; so a table that fills and empties ends exactly as fresh, and a topic toggled on and off in an
+   * empty table costs no pass.
+   */
+  private worthCompacting(): boolean {
+    const live = Atomics.load(this.header, H_LIVE);
+    const dead = Atomics.load(this.header, H_USED) - live;
+    if (live === 0) return dead >= this.compactAfter || (dead > 0 && Atomics.load(this.header, H_EMPTIED) === 0);
+    return dead >= this.compactAfter && dead >= live && Atomics.load(this.header, H_RELEASES) >= this.compactAfter;
+  }
+
+  /**
+   * Returns the table to the layout its live keys alone would leave (see "Reclaiming capacity"): dead slots off every
+   * live key's path become EMPTY, those on one become FREE, bounds drop to the farthest live key. Returns false, having
+   * changed nothing, when the map does not reclaim, another compaction runs, or a mutator is inside the map.
+   */
+  compact(): boolean {
+    if (!this.reclaims) return false;
+    const header = this.header;
+    if (Atomics.compareExchange(header, H_COMPACTING, 0, 1) !== 0) return false;
+    try {
+      if (Atomics.load(header, H_WRITERS) !== 0) return false;
+      this.hooks?.onEvent('compacting', -1);
+      this.rewriteDead();
+      Atomics.store(header, H_RELEASES, 0);
+      Atomics.add(header, H_COMPACTIONS, 1);
+      return true;
+    } finally {
+      Atomics.store(header, H_COMPACTING, 0);
+      Atomics.notify(header, H_COMPACTING);
+    }
+  }
+
+  /** The compaction itself; every mutator is excluded, readers are not. */
+  private rewriteDead(): void {
+    const { meta, bounds, slots, mask } = this;
+    // cover[s] (as a difference array): how many live keys' probe paths [home, slot) contain slot s.
+    const cover = new Int32Array(slots + 1);
+    const reach = new Int32Array(slots);
+    for (let s = 0; s < slots; s++) {
+      const m = s * STRIDE;
+      if (Atomics.load(meta, m + CTL) <= READY0) continue;
+      const home = Atomics.load(meta, m + HASH) & mask;
+      const d = (s - home) & mask;
+      if (d > reach[home]) reach[home] = d;
+      if (d === 0) continue;
+      cover[home]++;
+      if (home + d <= slots) {
+        cover[home + d]--;
+      } else {
+        cover[slots]--;
+        cover[0]++;
+        cover[home + d - slots]--;
+      }
+    }
+    let used = 0;
+    let live = 0;
+    for (let s = 0, c = 0; s < slots; s++) {
+      c += cover[s];
+      const m = s * STRIDE + CTL;
+      const v = Atomics.load(meta, m);
+      if (v === FREE || v === READY0) {
+        if (c === 0) Atomics.store(meta, m, EMPTY);
+        else if (v === READY0) Atomics.store(meta, m, FREE);
+      }
+      if (v > READY0) live++;
+      if (Atomics.load(meta, m) !== EMPTY) used++;
+      if (reach[s] < Atomics.load(bounds, s)) Atomics.store(bounds, s, reach[s]);
+    }
+    Atomics.store(this.header, H_USED, used);
+    Atomics.store(this.header, H_EMPTIED, live === 0 ? 1 : 0);
+  }
+
+  /**
+   * ProbeStats over the home buckets in [from, to) (all of them by default), so that a caller on an event loop can
+   * read a large table a slice at a time. Costs what the lookups it measures cost: for metrics and tests.
+   */
+  probeStats(from = 0, to = this.slots): ProbeStats {
+    const { meta, bounds, mask } = this;
+    let used = 0;
+    let maxBound = 0;
+    let missProbes = 0;
+    for (let home = Math.max(0, from), end = Math.min(to, this.slots); home < end; home++) {
+      if (Atomics.load(meta, home * STRIDE + CTL) !== EMPTY) used++;
+      const bound = Atomics.load(bounds, home);
+      if (bound > maxBound) maxBound = bound;
+      for (let d = 0; d <= bound; d++) {
+        missProbes++;
+        if (Atomics.load(meta, ((home + d) & mask) * STRIDE + CTL) === EMPTY) break;
+      }
+    }
+    return { used, maxBound, missProbes, compactions: Atomics.load(this.header, H_COMPACTIONS) };
   }
 
   /**
@@ -396,15 +588,40 @@ export class SharedCounterMap {
       const v = this.waitWhile(m, BUSY);
       const n = v - 1 + delta;
       if (n < 0) throw new CounterUnderflowError(key);
-      if (Atomics.compareExchange(this.meta, m + CTL, v, n + 1) !== v) continue;
-      if (n === 0) Atomics.sub(this.header, H_LIVE, 1);
-      else if (v === READY0) Atomics.add(this.header, H_LIVE, 1);
+      const revives = v === READY0;
+      if (revives) this.reserveLive(key);
+      if (Atomics.compareExchange(this.meta, m + CTL, v, n + 1) !== v) {
+        if (revives) Atomics.sub(this.header, H_LIVE, 1);
+        continue;
+      }
+      if (n === 0) {
+        Atomics.sub(this.header, H_LIVE, 1);
+        Atomics.add(this.header, H_RELEASES, 1);
+      }
       return n;
     }
   }
 
+  /** Counts one more live key before it becomes visible, so `maxLive` holds exactly under races. */
+  private reserveLive(key: string): void {
+    if (Atomics.add(this.header, H_LIVE, 1) < this.maxLive) return;
+    Atomics.sub(this.header, H_LIVE, 1);
+    throw new RegistryFullError(`counter map (inserting ${JSON.stringify(key)})`, this.maxLive);
+  }
+
   /** Inserts the encoded key with count 1. Returns 1, or -1 when the caller must search again. */
   private insert(home: number, h: number, len: number, key: string): number {
+    this.reserveLive(key);
+    let inserted = -1;
+    try {
+      inserted = this.claim(home, h, len, key);
+      return inserted;
+    } finally {
+      if (inserted < 0) Atomics.sub(this.header, H_LIVE, 1);
+    }
+  }
+
+  private claim(home: number, h: number, len: number, key: string): number {
     const meta = this.meta;
     let contended = false;
     for (let d = 0; d < this.slots; d++) {
@@ -418,7 +635,8 @@ export class SharedCounterMap {
         contended = true;
         continue;
       }
-      if (v !== EMPTY && Atomics.load(meta, m + PINS) !== 0) {
+      if (v === EMPTY) Atomics.add(this.header, H_USED, 1);
+      else if (Atomics.load(meta, m + PINS) !== 0) {
         // A mutator matched the old key here; rewriting it would redirect that mutator's CAS.
         this.release(m, v);
         contended = true;
@@ -432,7 +650,6 @@ export class SharedCounterMap {
         return -1;
       }
       this.release(m, READY0 + 1);
-      Atomics.add(this.header, H_LIVE, 1);
       return 1;
     }
     if (contended) return -1;

@@ -59,7 +59,10 @@ export class SessionNotEmptyError extends Error {
 }
 
 export interface SharedRegistryOptions {
-  /** Distinct topics with subscribers the registry must hold at once; the map gets at least twice as many slots. */
+  /**
+   * Distinct topics with subscribers the registry holds at once, exactly (one more throws RegistryFullError); the map
+   * gets at least twice as many slots, so probes stay short however full it is.
+   */
   topicCapacity: number;
   /** Open sessions at once; exact. */
   sessionCapacity: number;
@@ -116,7 +119,13 @@ export class SharedRegistry implements ConnectionRegistry {
     if (!Number.isInteger(topicCapacity) || topicCapacity < 1 || topicCapacity > 1 << 23) {
       throw new RangeError(`topicCapacity must be an integer in [1, 2^23], got ${topicCapacity}`);
     }
-    const topics = SharedCounterMap.create({ capacity: 2 * topicCapacity, maxKeyBytes: options.maxTopicBytes });
+    // A partition is replaced whole when its worker dies, so a compaction cut short by a death blocks no one.
+    const topics = SharedCounterMap.create({
+      capacity: 2 * topicCapacity,
+      maxKeyBytes: options.maxTopicBytes,
+      maxLive: topicCapacity,
+      reclaim: true,
+    });
     let slots = 2;
     while (slots < 2 * sessionCapacity) slots <<= 1;
     const sessions = new SharedArrayBuffer(SharedRegistry.byteLength(slots));

@@ -12,7 +12,7 @@ type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
 async function exportedSeries(processMetrics: boolean): Promise<Map<string, 'counter' | 'gauge' | 'histogram-series'>> {
   const { registry } = createMetrics({
     processMetrics,
-    registryStats: async () => ({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [0] }),
+    registryStats: async () => ({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [0], topicProbeSlots: 1 }),
   });
   const series = new Map<string, 'counter' | 'gauge' | 'histogram-series'>();
   for (const m of await registry.getMetricsAsJSON()) {

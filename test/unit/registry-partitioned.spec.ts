@@ -11,7 +11,7 @@ describe('PartitionedRegistry (the process-wide view over one partition per work
     reg.partition(1).addSubscription(2, 'json/BTC-USD');
     reg.partition(1).addSubscription(3, 'bin+lz4/BTC-USD');
     reg.partition(1).addSubscription(3, 'json/ETH-USD');
-    expect(await reg.stats()).to.deep.equal({ sessions: 3, subscriptions: 4, activeTopics: 3, activeSymbols: 2, sessionsByWorker: [1, 2] });
+    expect(await reg.stats()).to.deep.equal({ sessions: 3, subscriptions: 4, activeTopics: 3, activeSymbols: 2, sessionsByWorker: [1, 2], topicProbeSlots: 1 });
     expect(reg.subscriberCount('json/BTC-USD')).to.equal(2);
   });
 
@@ -28,7 +28,7 @@ describe('PartitionedRegistry (the process-wide view over one partition per work
     reg.partition(1).openSession(7, 1, 0);
     reg.partition(1).addSubscription(7, 'json/BTC-USD');
     reg.reset(1);
-    expect(await reg.stats()).to.deep.equal({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [0, 0] });
+    expect(await reg.stats()).to.deep.equal({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [0, 0], topicProbeSlots: 1 });
     expect(reg.subscriberCount('json/BTC-USD')).to.equal(0);
   });
 
@@ -41,5 +41,17 @@ describe('PartitionedRegistry (the process-wide view over one partition per work
     setImmediate(() => (ranDuringStats = true));
     expect(await stats).to.include({ activeTopics: 1 });
     expect(ranDuringStats).to.equal(true);
+  });
+
+  it('reports a topic lookup costing one slot in fresh tables, more in filled ones, and one again once they empty', async () => {
+    const reg = new PartitionedRegistry(2, { topicCapacity: 256, sessionCapacity: 16 });
+    expect((await reg.stats()).topicProbeSlots).to.equal(1);
+    for (const w of [0, 1]) {
+      reg.partition(w).openSession(w, w, 0);
+      for (let i = 0; i < 256; i++) reg.partition(w).addSubscription(w, `json/F${w}-${i}`);
+    }
+    expect((await reg.stats()).topicProbeSlots).to.be.above(1);
+    for (const w of [0, 1]) for (let i = 0; i < 256; i++) reg.partition(w).removeSubscription(w, `json/F${w}-${i}`);
+    expect(await reg.stats()).to.include({ subscriptions: 0, topicProbeSlots: 1 });
   });
 });

@@ -109,12 +109,20 @@ describe('SharedRegistry', function () {
     expect(reg.session(49_994)).to.equal(undefined);
   });
 
-  it('throws RegistryFullError when the topic table is full', () => {
+  it('throws RegistryFullError at topicCapacity topics, a topic revived from 0 included, and takes one once one is released', () => {
     const reg = SharedRegistry.create({ topicCapacity: 4, sessionCapacity: 1 });
     reg.openSession(1, 0, T0);
-    for (let i = 0; i < 8; i++) reg.addSubscription(1, `bin/T${i}`);
-    expect(() => reg.addSubscription(1, 'bin/T8')).to.throw(RegistryFullError);
-    expect(reg.stats()).to.deep.equal({ sessions: 1, subscriptions: 8, activeTopics: 8 });
+    for (let i = 0; i < 4; i++) reg.addSubscription(1, `bin/T${i}`);
+    reg.addSubscription(1, 'bin/T0');
+    expect(() => reg.addSubscription(1, 'bin/T4')).to.throw(RegistryFullError).with.property('code', 'REGISTRY_FULL');
+    expect(reg.stats()).to.deep.equal({ sessions: 1, subscriptions: 5, activeTopics: 4 });
+    reg.removeSubscription(1, 'bin/T1');
+    reg.addSubscription(1, 'bin/T4');
+    expect(() => reg.addSubscription(1, 'bin/T1')).to.throw(RegistryFullError);
+    expect(reg.subscriberCount('bin/T0')).to.equal(2);
+    expect(reg.subscriberCount('bin/T1')).to.equal(0);
+    expect(reg.subscriberCount('bin/T4')).to.equal(1);
+    expect(reg.stats()).to.deep.equal({ sessions: 1, subscriptions: 5, activeTopics: 4 });
   });
 
   it('refuses to open a session id that is already open, with DuplicateSessionError', () => {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { KeyCodec, SharedCounterMap } from '../../src/registry/shared-map';
 import {
   PauseControl,
+  ReaderReport,
   StressParams,
   StressReport,
   TestWorkers,
@@ -212,6 +213,113 @@ describe('SharedCounterMap (worker threads)', function () {
       expect(slotOf(map, dead)).to.have.length(1).and.not.include(home);
       expect(map.get(fresh)).to.equal(1);
       expect(map.get(dead)).to.equal(1);
+    });
+  });
+
+  describe('reclaiming capacity', () => {
+    it(`ends in the state a sequential model predicts after 4 workers × ${STRESS_OPS} random ops on a table that compacts`, async () => {
+      const universe = 160;
+      const map = SharedCounterMap.create({ capacity: 64, reclaim: true });
+      const plans: StressParams[] = [1, 2, 3, 4].map((w) => ({ seed: 0xc0de + w, ops: STRESS_OPS, universe, maxHeld: 6 }));
+      const reports = await Promise.all(
+        plans.map((params) => workers.start<StressReport>({ kind: 'stress', buffer: map.buffer, params })),
+      );
+      for (const r of reports) expect(r.firstViolations).to.deep.equal([]);
+
+      const model = new Int32Array(universe);
+      for (const p of plans) runStressPlan(p, () => undefined).forEach((n, k) => (model[k] += n));
+      const actual = Array.from({ length: universe }, (_, k) => map.get(stressKey(k)));
+      expect(actual).to.deep.equal(Array.from(model));
+      expect(map.liveKeys()).to.equal(model.filter((n) => n > 0).length);
+      const keys = map.entries().map((e) => e.key);
+      expect(new Set(keys).size, 'one slot per key').to.equal(keys.length);
+      expect(map.probeStats().compactions).to.be.above(0);
+    });
+
+    it('never shows a reader a wrong count or a missing live key while 2 writers fill and release the table 200 times', async () => {
+      const map = SharedCounterMap.create({ capacity: 1024, reclaim: true });
+      const held: [string, number][] = Array.from({ length: 40 }, (_, i) => [`bin/HELD-${i}`, 1 + (i % 3)]);
+      for (const [key, n] of held) for (let i = 0; i < n; i++) map.increment(key);
+      const absent = Array.from({ length: 40 }, (_, i) => `bin/NEVER-${i}`);
+      const stop = new SharedArrayBuffer(4);
+      const readers = [0, 1].map(() => workers.start<ReaderReport>({ kind: 'reader', buffer: map.buffer, stop, held, absent }));
+      const writers = ['A', 'B'].map((prefix) =>
+        workers.start<number>({ kind: 'cycles', buffer: map.buffer, prefix, cycles: 200, keys: 200 }),
+      );
+      await Promise.all(writers);
+      Atomics.store(new Int32Array(stop), 0, 1);
+      for (const r of await Promise.all(readers)) {
+        expect(r.firstViolations).to.deep.equal([]);
+        expect(r.reads).to.be.above(0);
+      }
+      for (const [key, n] of held) expect(map.get(key)).to.equal(n);
+      expect(map.liveKeys()).to.equal(40);
+      const stats = map.probeStats();
+      expect(stats.compactions).to.be.above(10);
+      // 400 keys a cycle left dead: what remains is the held keys and fewer dead slots than one compaction needs.
+      expect(stats.used).to.be.below(40 + 400);
+    });
+
+    it('holds mutators back while a compaction runs, answers readers throughout, and lets the mutators finish after it', async () => {
+      const map = SharedCounterMap.create({ capacity: 64, reclaim: true });
+      map.increment('json/STAYS');
+      const fill = Array.from({ length: 16 }, (_, i) => `json/F${i}`);
+      for (const k of fill) map.increment(k);
+      for (const k of fill.slice(0, 15)) map.decrement(k);
+      const pause = new PauseControl();
+      // The 16th release makes the 16 dead slots a 64-slot table needs, against 1 live key: this decrement compacts,
+      // and stops inside.
+      const compactor = workers.start<number[]>({
+        kind: 'script',
+        buffer: map.buffer,
+        control: pause.buffer,
+        index: 0,
+        pauseAt: ['compacting'],
+        steps: [{ op: 'decrement', key: fill[15] }],
+      });
+      await pause.reached(0, 'compacting');
+      let mutatorDone = false;
+      const mutator = workers
+        .start<number[]>({
+          kind: 'script',
+          buffer: map.buffer,
+          control: pause.buffer,
+          index: 1,
+          pauseAt: [],
+          steps: [{ op: 'increment', key: 'json/STAYS' }, { op: 'increment', key: 'json/NEW' }],
+        })
+        .then((r) => ((mutatorDone = true), r));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(mutatorDone, 'a mutator ran during the compaction').to.equal(false);
+      expect(map.get('json/STAYS')).to.equal(1);
+      expect(map.get(fill[0])).to.equal(0);
+      pause.release(0, 'compacting');
+
+      expect(await compactor).to.deep.equal([0]);
+      expect(await mutator).to.deep.equal([2, 1]);
+      expect(map.get('json/STAYS')).to.equal(2);
+      expect(map.get('json/NEW')).to.equal(1);
+      expect(map.probeStats()).to.include({ compactions: 1, used: 2 });
+    });
+
+    it('does not compact while a mutator is inside the map', async () => {
+      const map = SharedCounterMap.create({ capacity: 64, reclaim: true });
+      map.increment('json/K');
+      const pause = new PauseControl();
+      const m = workers.start<number[]>({
+        kind: 'script',
+        buffer: map.buffer,
+        control: pause.buffer,
+        index: 0,
+        pauseAt: ['pinned'],
+        steps: [{ op: 'increment', key: 'json/K' }],
+      });
+      await pause.reached(0, 'pinned');
+      expect(map.compact()).to.equal(false);
+      pause.release(0, 'pinned');
+      expect(await m).to.deep.equal([2]);
+      expect(map.compact()).to.equal(true);
+      expect(map.get('json/K')).to.equal(2);
     });
   });
 });

@@ -9,7 +9,7 @@ import { SharedCounterMap, SharedMapHookEvent } from '../../src/registry/shared-
 import { SharedRegistry, SharedRegistryBuffers } from '../../src/registry/shared-registry';
 import { seededRandom as prng } from '../../src/random';
 
-export const HOOK_EVENTS: readonly SharedMapHookEvent[] = ['candidate', 'claimed', 'published', 'pinned'];
+export const HOOK_EVENTS: readonly SharedMapHookEvent[] = ['candidate', 'claimed', 'published', 'pinned', 'compacting'];
 
 export type StressOp = 'get' | 'increment' | 'decrement';
 
@@ -32,7 +32,15 @@ export type WorkerJob =
       pauseAt: SharedMapHookEvent[];
       steps: { op: StressOp; key: string }[];
     }
-  | { kind: 'registry'; buffers: SharedRegistryBuffers; sessionId: number; workerId: number; topics: string[] };
+  | { kind: 'registry'; buffers: SharedRegistryBuffers; sessionId: number; workerId: number; topics: string[] }
+  | { kind: 'cycles'; buffer: SharedArrayBuffer; prefix: string; cycles: number; keys: number }
+  | { kind: 'reader'; buffer: SharedArrayBuffer; stop: SharedArrayBuffer; held: [string, number][]; absent: string[] };
+
+export interface ReaderReport {
+  reads: number;
+  violations: number;
+  firstViolations: string[];
+}
 
 export interface StressReport {
   violations: number;
@@ -145,6 +153,39 @@ function registry(job: Extract<WorkerJob, { kind: 'registry' }>) {
   };
 }
 
+/** Fills the map with `keys` keys new to each cycle, then releases them all: every cycle leaves its slots dead. */
+function cycles(job: Extract<WorkerJob, { kind: 'cycles' }>): number {
+  const map = SharedCounterMap.attach(job.buffer);
+  for (let c = 0; c < job.cycles; c++) {
+    const keys = Array.from({ length: job.keys }, (_, i) => `json/${job.prefix}-${c}-${i}`);
+    for (const k of keys) map.increment(k);
+    for (const k of keys) map.decrement(k);
+  }
+  return map.probeStats().compactions;
+}
+
+/**
+ * Reads until `stop` is set: each held key must read exactly its count (nobody changes it meanwhile), each absent
+ * key 0, whatever the writers and compactions do to the slots around them.
+ */
+function reader(job: Extract<WorkerJob, { kind: 'reader' }>): ReaderReport {
+  const map = SharedCounterMap.attach(job.buffer);
+  const stop = new Int32Array(job.stop);
+  const report: ReaderReport = { reads: 0, violations: 0, firstViolations: [] };
+  const expectCount = (key: string, want: number) => {
+    const got = map.get(key);
+    report.reads++;
+    if (got === want) return;
+    report.violations++;
+    if (report.firstViolations.length < 5) report.firstViolations.push(`get(${key}) = ${got}, expected ${want}`);
+  };
+  while (Atomics.load(stop, 0) === 0) {
+    for (const [key, count] of job.held) expectCount(key, count);
+    for (const key of job.absent) expectCount(key, 0);
+  }
+  return report;
+}
+
 function run(job: WorkerJob): unknown {
   switch (job.kind) {
     case 'stress':
@@ -155,6 +196,10 @@ function run(job: WorkerJob): unknown {
       return script(job);
     case 'registry':
       return registry(job);
+    case 'cycles':
+      return cycles(job);
+    case 'reader':
+      return reader(job);
   }
 }
 
