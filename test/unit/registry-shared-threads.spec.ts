@@ -35,24 +35,25 @@ describe('SharedCounterMap (worker threads)', function () {
   const workers = new TestWorkers();
   afterEach(() => workers.terminateAll());
 
+  /** 4 workers run seeded random ops on `map`; every count must end as the sequential model of the same ops says. */
+  async function stressAgainstModel(map: SharedCounterMap, seed: number): Promise<void> {
+    const universe = 160;
+    const plans: StressParams[] = [1, 2, 3, 4].map((w) => ({ seed: seed + w, ops: STRESS_OPS, universe, maxHeld: 6 }));
+    const reports = await Promise.all(plans.map((params) => workers.start<StressReport>({ kind: 'stress', buffer: map.buffer, params })));
+    for (const r of reports) expect(r.firstViolations).to.deep.equal([]);
+    const model = new Int32Array(universe);
+    for (const p of plans) runStressPlan(p, () => undefined).forEach((n, k) => (model[k] += n));
+    const actual = Array.from({ length: universe }, (_, k) => map.get(stressKey(k)));
+    expect(actual).to.deep.equal(Array.from(model));
+    expect(map.liveKeys()).to.equal(model.filter((n) => n > 0).length);
+    const keys = map.entries().map((e) => e.key);
+    expect(new Set(keys).size, 'one slot per key').to.equal(keys.length);
+  }
+
   describe('stress', () => {
     it(`ends in the state a sequential model predicts after 4 workers × ${STRESS_OPS} random ops, never reading a count below what a worker holds`, async () => {
-      const universe = 160;
       // 64 slots for at most 4 × 6 live keys drawn from 160: dead slots are reclaimed for other keys all the time.
-      const map = SharedCounterMap.create({ capacity: 64 });
-      const plans: StressParams[] = [1, 2, 3, 4].map((w) => ({ seed: 0x5eed + w, ops: STRESS_OPS, universe, maxHeld: 6 }));
-      const reports = await Promise.all(
-        plans.map((params) => workers.start<StressReport>({ kind: 'stress', buffer: map.buffer, params })),
-      );
-      for (const r of reports) expect(r.firstViolations).to.deep.equal([]);
-
-      const model = new Int32Array(universe);
-      for (const p of plans) runStressPlan(p, () => undefined).forEach((n, k) => (model[k] += n));
-      const actual = Array.from({ length: universe }, (_, k) => map.get(stressKey(k)));
-      expect(actual).to.deep.equal(Array.from(model));
-      expect(map.liveKeys()).to.equal(model.filter((n) => n > 0).length);
-      const keys = map.entries().map((e) => e.key);
-      expect(new Set(keys).size, 'one slot per key').to.equal(keys.length);
+      await stressAgainstModel(SharedCounterMap.create({ capacity: 64 }), 0x5eed);
     });
   });
 
@@ -218,21 +219,8 @@ describe('SharedCounterMap (worker threads)', function () {
 
   describe('reclaiming capacity', () => {
     it(`ends in the state a sequential model predicts after 4 workers × ${STRESS_OPS} random ops on a table that compacts`, async () => {
-      const universe = 160;
       const map = SharedCounterMap.create({ capacity: 64, reclaim: true });
-      const plans: StressParams[] = [1, 2, 3, 4].map((w) => ({ seed: 0xc0de + w, ops: STRESS_OPS, universe, maxHeld: 6 }));
-      const reports = await Promise.all(
-        plans.map((params) => workers.start<StressReport>({ kind: 'stress', buffer: map.buffer, params })),
-      );
-      for (const r of reports) expect(r.firstViolations).to.deep.equal([]);
-
-      const model = new Int32Array(universe);
-      for (const p of plans) runStressPlan(p, () => undefined).forEach((n, k) => (model[k] += n));
-      const actual = Array.from({ length: universe }, (_, k) => map.get(stressKey(k)));
-      expect(actual).to.deep.equal(Array.from(model));
-      expect(map.liveKeys()).to.equal(model.filter((n) => n > 0).length);
-      const keys = map.entries().map((e) => e.key);
-      expect(new Set(keys).size, 'one slot per key').to.equal(keys.length);
+      await stressAgainstModel(map, 0xc0de);
       expect(map.probeStats().compactions).to.be.above(0);
     });
 
