@@ -43,9 +43,14 @@ describe('wire: frame header golden bytes, written by hand from the README', () 
     expect(decodeFrame(frame)).to.deep.equal({ ...longBatch, sent: 1000, kind: 'replay' });
   });
 
-  it('sends a binary payload below 512 bytes uncompressed even on a bin+lz4 connection (flag bit 0 clear)', () => {
-    const small = { sym: 'L', ticks: longTicks.slice(0, 2) };
-    expect([...(encodeFrame('bin+lz4', small, 1000) as Uint8Array)]).to.deep.equal([...hex('01 02 01 4c e8 07 00 02 28 00 00 02 00 02 00 00 00 00')]);
+  it('compresses a binary payload from 512 bytes on, and sends one of 508 bytes uncompressed however well it would shrink', () => {
+    const below = hex(`
+      01 02 01 4c e8 07 00 7d     // flags: binary, LZ4 bit clear; "L"; sent 1000; no prev; 125 ticks
+      28 00 00 02 00 02 ${'00 00 00 00 '.repeat(124)} // the ticks as above: 6 + 6 + 124·4 = 508 payload bytes
+    `);
+    expect([...(encodeFrame('bin+lz4', { sym: 'L', ticks: longTicks.slice(0, 125) }, 1000) as Uint8Array)]).to.deep.equal([...below]);
+    const at = encodeFrame('bin+lz4', { sym: 'L', ticks: longTicks.slice(0, 126) }, 1000) as Uint8Array;
+    expect([...at.subarray(0, 6)]).to.deep.equal([...hex('01 03 00 02 00 00')]); // LZ4 + binary; 6 + 6 + 125·4 = 512 = 0x200
   });
 
   describe('json+lz4: the header, then byte for byte the json text frame', () => {
