@@ -78,6 +78,16 @@ describe('wire: frame header golden bytes, written by hand from the README', () 
       expect(decodeFrame(concat(hex('01 05'), u32le(json.length), literalBlock))).to.deep.equal({ ...longBatch, sent: 1000, kind: 'replay' });
     });
 
+    it('compresses a JSON payload from 256 bytes on, and sends one of 255 bytes uncompressed', () => {
+      const ticks = longTicks.slice(0, 4).map((t) => `{"id":"${t.id}","ts":1000,"px":"1","sz":"1"}`).join(',');
+      const below = `{"type":"ticks","sym":"ABCDEFGHIJKLMNOPQ","sent":1000,"prev":"999-0","ticks":[${ticks}]}`;
+      expect(below.length).to.equal(255);
+      const shorter = { sym: 'ABCDEFGHIJKLMNOPQ', prev: '999-0', ticks: longTicks.slice(0, 4) };
+      expect([...(encodeFrame('json+lz4', shorter, 1000) as Uint8Array)]).to.deep.equal([0x01, 0x00, ...utf8(below)]);
+      const at = encodeFrame('json+lz4', { ...shorter, sym: 'ABCDEFGHIJKLMNOPQR' }, 1000) as Uint8Array;
+      expect([...at.subarray(0, 6)]).to.deep.equal([...hex('01 01 00 01 00 00')]); // LZ4, JSON, live; one symbol letter more: 256
+    });
+
     it('rejects a header kind that disagrees with the JSON with BAD_VALUE', () => {
       expectCode(concat(hex('01 04'), utf8(liveJson)), 'BAD_VALUE'); // header replay, JSON live (no kind)
       expectCode(concat(hex('01 00'), utf8(conflatedJson)), 'BAD_VALUE');
