@@ -16,6 +16,10 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 /** The header's u32 little-endian length, from the README's definition. */
 const u32le = (n: number) => Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
 
+function expectCode(bytes: Uint8Array, code: string): void {
+  expect(() => decodeFrame(bytes)).to.throw(FrameDecodeError).with.property('code', code);
+}
+
 // 200 ticks of one ms (id mode 0), ts = ms, px = sz = "1" (unchanged: delta 0): a payload LZ4 shrinks.
 const longTicks: Tick[] = Array.from({ length: 200 }, (_, i) => ({ id: `1000-${i + 1}`, ts: 1000, px: '1', sz: '1' }));
 const longBatch = { sym: 'L', ticks: longTicks };
@@ -94,10 +98,6 @@ describe('wire: frame header golden bytes, written by hand from the README', () 
     });
   });
 });
-
-function expectCode(bytes: Uint8Array, code: string): void {
-  expect(() => decodeFrame(bytes)).to.throw(FrameDecodeError).with.property('code', code);
-}
 
 describe('wire: the decoder refuses what the README reserves, with its exact code', () => {
   // Header "01 02", symbol "A", sent 0; then prev presence, tick count, ticks. Previous id before the first tick: (0, 0).

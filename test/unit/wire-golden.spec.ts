@@ -129,7 +129,7 @@ describe('wire: binary batch golden bytes, written by hand from the README', () 
     pinBothWays('eight quote ticks', { batch: { sym: 'Q', ticks: quotes }, sent: 100, kind: 'replay', bytes: quoteBytes });
   });
 
-  describe('a conflated frame and an empty batch', () => {
+  describe('a conflated frame, the longest literal, an empty batch', () => {
     pinBothWays('a conflated tick before sent, prev present', {
       batch: { sym: 'Z', prev: '250-4', ticks: [{ id: '290-0', ts: 290, px: '1', sz: '1' }] },
       sent: 300,
@@ -141,6 +141,18 @@ describe('wire: binary batch golden bytes, written by hand from the README', () 
         01                    // 1 tick
         2a 13 00              // head: id mode 2, px 2, sz 2; ms += −10: zigzag 19; seq 0
         00 00 02 00 02        // ts − ms = 0; px "1", sz "1": scale 0, zigzag 2
+      `),
+    });
+    pinBothWays('the longest literal, 18 + 18 digits and a sign', {
+      batch: { sym: 'Z', ticks: [{ id: '0-1', ts: 0, px: '-123456789012345678.123456789012345678', sz: '1' }] },
+      sent: 0,
+      kind: 'live',
+      bytes: hex(`
+        01 02 01 5a 00 00 01  // header; "Z"; sent 0; no prev; 1 tick
+        2c 00                 // head: id mode 0 (0-1), px mode 3, sz mode 2; ts − ms = 0
+        26 2d 31 32 33 34 35 36 37 38 39 30 31 32 33 34 35 36 37 38 // px literal, 38 characters: "-123456789012345678
+        2e 31 32 33 34 35 36 37 38 39 30 31 32 33 34 35 36 37 38    //   .123456789012345678"
+        00 02                 // sz "1": scale 0, zigzag 2
       `),
     });
     pinBothWays('a batch with no tick and no prev', {
