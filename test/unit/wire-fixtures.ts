@@ -11,6 +11,11 @@ export { seededRandom };
 
 export type Random = () => number;
 
+/** Golden bytes written by hand: hex pairs separated by white space, with `// comments` to the end of a line. */
+export function hex(s: string): Uint8Array {
+  return Uint8Array.from(s.replace(/\/\/[^\n]*/g, '').split(/\s+/).filter(Boolean).map((b) => parseInt(b, 16)));
+}
+
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 /** Id parts only exact as BigInt: 2^53, 2^53+1, 2^64-2, 2^64-1. */
 const U64_PARTS = ['9007199254740992', '9007199254740993', '18446744073709551614', '18446744073709551615'];

@@ -3,9 +3,8 @@ import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { isValidStreamId } from '../../src/wire/tick';
+import { hex } from './wire-fixtures';
 
-/** Hex bytes, with `// comments` to the end of a line. */
-const hex = (s: string) => Uint8Array.from(s.replace(/\/\/[^\n]*/g, '').split(/\s+/).filter(Boolean).map((b) => parseInt(b, 16)));
 const FF9 = 'ff ff ff ff ff ff ff ff ff';
 
 describe('wire: stream ids over the whole Redis range', () => {
