@@ -37,8 +37,9 @@ describe('worker capacity', function () {
 
     it('refuses the upgrade with 503 TOO_MANY_CONNECTIONS (reason capacity) once the address table (capacity × workers) is full', async () => {
       // One worker: which worker the kernel hands a connection to is a hash, so with two a worker could fill first.
-      const gw = await fx.gateway(['--workers', '1', '--session-capacity', String(CAPACITY)]);
-      const room = CAPACITY;
+      // 17, not a power of two: the table holds exactly that many, not the 32 slots it is rounded up to.
+      const room = CAPACITY + 1;
+      const gw = await fx.gateway(['--workers', '1', '--session-capacity', String(room)]);
       // One connection from each of `room` distinct addresses: the table is full; the next address is refused at the
       // upgrade, before any worker would close it with 4006.
       const held = await Promise.all(Array.from({ length: room }, (_, k) => TestClient.connect(gw.url, from(2 + k)).then((c) => fx.keep(c))));
