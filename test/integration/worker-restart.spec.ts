@@ -30,7 +30,7 @@ describe('worker pool: a worker that exits by itself', function () {
     const cfg = gatewayConfig(['--port', '0', '--host', '127.0.0.1', '--workers', '2', '--log-level', 'silent'], {});
     const registry = new PartitionedRegistry(cfg.workers, { topicCapacity: cfg.topicCapacity, sessionCapacity: cfg.sessionCapacity });
     const metrics = createMetrics({ processMetrics: false, registryStats: () => registry.stats() });
-    pool = new WorkerPool(cfg, registry, metrics, createLogger(process.env.WR_LOG ?? 'silent'));
+    pool = new WorkerPool(cfg, registry, metrics, createLogger('silent'));
     const url = `ws://127.0.0.1:${await pool.start()}/v1/stream`;
     const restarts = async () => (await metrics.workerRestarts.get()).values[0]?.value ?? 0;
 
