@@ -96,7 +96,7 @@ const gatewayOptions = {
   recoverAfterMs: int(1000, 0, 600_000, 'how long a degraded client must stay drained before it moves up'),
   maxConnectionsPerIp: int(1000, 1, 10_000_000, 'connections from one IP address; more are refused at upgrade with 429'),
   maxLifetimeS: int(0, 0, 31_536_000, 'close connections older than this with 4004 (0: no limit)'),
-  authHs256Secret: str('', 'enable JWT auth with this HS256 secret'),
+  authHs256Secret: str('', 'enable JWT auth with this HS256 secret (at least 32 bytes)'),
   authPublicKeyFile: str('', 'enable JWT auth with this RS256 or ES256 public key (SPKI PEM file)'),
   authIssuer: str('', 'required JWT issuer (iss), when set'),
   authAudience: str('', 'required JWT audience (aud), when set'),

@@ -52,7 +52,9 @@ export class WorkerPool implements FramePublisher {
     this.workers = new Array(cfg.workers).fill(undefined);
     Atomics.store(this.status, STATUS_CONFIGURED, cfg.workers);
     // Distinct client IPs the process can count: one per possible connection, whatever the spread.
-    this.ipCounts = SharedCounterMap.create({ capacity: Math.min(cfg.sessionCapacity * cfg.workers, 1 << 20) });
+    // maxLive makes it exact: the slot count alone is rounded up to a power of two.
+    const addresses = Math.min(cfg.sessionCapacity * cfg.workers, 1 << 20);
+    this.ipCounts = SharedCounterMap.create({ capacity: addresses, maxLive: addresses });
   }
 
   /** The service that answers snapshot and resume requests (set once ingest exists). */

@@ -18,6 +18,8 @@ export interface UpgradeOptions {
   headers?: Record<string, string>;
   /** false: do not answer the server's pings (an idle client, for the idle-timeout test). Default true. */
   autoPong?: boolean;
+  /** The client's source address (any 127.0.0.x reaches a gateway on 127.0.0.1): a distinct client IP per test client. */
+  localAddress?: string;
 }
 
 /** TestClient's constructor is private to keep `connect` the normal way in; this wraps an already open socket. */
@@ -25,7 +27,8 @@ const wrap = (ws: WebSocket) => new (TestClient as unknown as new (ws: WebSocket
 
 export function upgrade(url: string, opts: UpgradeOptions = {}): Promise<UpgradeResult> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: opts.headers ?? {}, autoPong: opts.autoPong ?? true, handshakeTimeout: 10_000 });
+    const ws = new WebSocket(url, { headers: opts.headers ?? {}, autoPong: opts.autoPong ?? true, handshakeTimeout: 10_000,
+      localAddress: opts.localAddress });
     ws.once('open', () => resolve({ client: wrap(ws) }));
     ws.once('unexpected-response', (req, res: IncomingMessage) => {
       let raw = '';

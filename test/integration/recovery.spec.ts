@@ -16,29 +16,46 @@ describe('recovery', function () {
   const fx = fixture();
   const gateway = () => fx.gateway(['--read-count', '64']);
 
-  it('acks every entry after a SIGKILL mid-stream and a restart with the same group, and serves ticks published after it', async () => {
+  it('after a SIGKILL mid-stream, the restarted gateway publishes every entry the first left pending or unread to a client subscribed during recovery, and acks them all', async () => {
     const first = await gateway();
     const writing = xaddTicks(fx.producer, 'ticks', ['A', 'B'], 20_000);
     await waitUntil('reading under way', async () => (await groupInfo(fx.producer, 'ticks')).lastDeliveredId !== '0-0');
     first.child.kill('SIGKILL');
     await first.exited;
     const written = await writing;
+    // What the first gateway left to recover: entries it read but never acked (pending), and those it never read.
     const left = await groupInfo(fx.producer, 'ticks');
-    expect(left.pending > 0 || left.lastDeliveredId !== written[written.length - 1], 'the kill left work to recover').to.equal(true);
+    const pending = (await fx.producer.xPendingRange('ticks', GROUP, '-', '+', 100_000)).map((p) => p.id);
+    const unread = (await fx.producer.xRange('ticks', '(' + left.lastDeliveredId, '+')).map((e) => e.id);
+    const toRecover = [...pending, ...unread];
+    expect(toRecover.length, 'the kill left work to recover').to.be.greaterThan(0);
 
-    const second = await gateway();
-    await waitUntil('everything read and acked', async () => {
-      const g = await groupInfo(fx.producer, 'ticks');
-      return g.pending === 0 && g.lastDeliveredId === written[written.length - 1];
-    }, 20_000);
+    // Redis stopped while the second gateway starts: a client subscribes before its reader has read anything.
+    fx.redis.child.kill('SIGSTOP');
+    try {
+      const second = await fx.gateway(['--read-count', '64'], false);
+      const client = fx.keep(await TestClient.connect(second.url));
+      await client.request({ op: 'subscribe', symbols: ['A', 'B'] });
+      expect(client.tickCount()).to.equal(0);
+      fx.redis.child.kill('SIGCONT');
+      await waitUntil('everything read and acked', async () => {
+        const g = await groupInfo(fx.producer, 'ticks');
+        return g.pending === 0 && g.lastDeliveredId === written[written.length - 1];
+      }, 20_000);
+      await waitUntil('every recovered entry delivered', () => client.tickCount() === toRecover.length);
+      const index = new Map(written.map((id, i) => [id, i]));
+      const ofSym = (sym: string) => toRecover.filter((id) => (index.get(id)! % 2 === 0) === (sym === 'A'));
+      expect(client.idsOf('A')).to.deep.equal(ofSym('A'));
+      expect(client.idsOf('B')).to.deep.equal(ofSym('B'));
 
-    const client = fx.keep(await TestClient.connect(second.url));
-    await client.request({ op: 'subscribe', symbols: ['A', 'B'] });
-    const after = await xaddTicks(fx.producer, 'ticks', ['A', 'B'], 400);
-    await waitUntil('post-restart ticks', () => client.tickCount() === 400);
-    expect(client.idsOf('A')).to.deep.equal(after.filter((_, i) => i % 2 === 0));
-    expect(client.idsOf('B')).to.deep.equal(after.filter((_, i) => i % 2 === 1));
-    expect((await fx.producer.xPending('ticks', GROUP)).pending).to.equal(0);
+      const after = await xaddTicks(fx.producer, 'ticks', ['A', 'B'], 400);
+      await waitUntil('post-restart ticks', () => client.tickCount() === toRecover.length + 400);
+      expect(client.idsOf('A').slice(ofSym('A').length)).to.deep.equal(after.filter((_, i) => i % 2 === 0));
+      expect(client.idsOf('B').slice(ofSym('B').length)).to.deep.equal(after.filter((_, i) => i % 2 === 1));
+      expect((await fx.producer.xPending('ticks', GROUP)).pending).to.equal(0);
+    } finally {
+      fx.redis.child.kill('SIGCONT');
+    }
   });
 
   it('reports 503 on /readyz while redis-server is down, 200 once back, and misses nothing written after the restart', async () => {
@@ -76,8 +93,10 @@ describe('recovery', function () {
     expect(code).to.equal(0);
     expect((await client.closed).code).to.equal(1001);
     expect((await fx.producer.xPending('ticks', GROUP)).pending).to.equal(0);
-    // What the client got is an in-order prefix of the stream: nothing skipped before the shutdown.
+    // Every entry it read, it published before acking and closing: the client got exactly the stream up to the
+    // group's last-delivered id (nothing pending is left), nothing skipped, nothing beyond.
+    const { lastDeliveredId } = await groupInfo(fx.producer, 'ticks');
     const all = await streamIdsOf(fx.producer, 'ticks', 'A');
-    expect(client.idsOf('A')).to.deep.equal(all.slice(0, client.tickCount()));
+    expect(client.idsOf('A')).to.deep.equal(all.slice(0, all.indexOf(lastDeliveredId) + 1));
   });
 });
