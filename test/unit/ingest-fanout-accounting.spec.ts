@@ -105,7 +105,7 @@ describe('ingest: Fanout accounting (what it publishes and counts per read)', ()
     const { fanout, subscribe, metrics } = setup(['json'], textAndBinary);
     subscribe(1, 'json', 'A');
     subscribe(1, 'json', 'B');
-    withClock(10_000, () => fanout.publishEntries('s', [entry('1-0', 'A', 9_000), entry('1-1', 'B', 7_500), entry('1-2', 'A', 9_900)]));
+    withClock(10_000, () => fanout.publishEntries('s', [entry('1-0', 'A', 7_500), entry('1-1', 'B', 9_000), entry('1-2', 'A', 9_900)]));
     // Nothing published (no subscriber for C): nothing observed.
     withClock(20_000, () => fanout.publishEntries('s', [entry('1-3', 'C', 1)]));
     // A tick stamped after the publish time counts as 0, not negative.
@@ -114,6 +114,16 @@ describe('ingest: Fanout accounting (what it publishes and counts per read)', ()
     const sum = h.find((v) => v.metricName === 'tickgate_producer_to_publish_seconds_sum')!.value;
     const count = h.find((v) => v.metricName === 'tickgate_producer_to_publish_seconds_count')!.value;
     expect([sum, count]).to.deep.equal([2.5, 2]);
+  });
+
+  it('counts a malformed entry by its kind and logs it', async () => {
+    const { log, lines } = capturingLogger();
+    const { fanout, metrics } = setup(['json'], textAndBinary, createMetrics(), log);
+    fanout.publishEntries('s', [['1-0', ['sym', 'A', 'px', 'x', 'sz', '1', 'ts', '1']]]);
+    const counted = (await metrics.malformedEntries.get()).values.map((v) => [v.labels.kind, v.value]);
+    expect(counted).to.deep.equal([['bad_price', 1]]);
+    expect(lines.map((l) => [l.msg, (l as unknown as { kind: string; id: string }).kind, (l as unknown as { id: string }).id]))
+      .to.deep.equal([['skipping malformed stream entry', 'bad_price', '1-0']]);
   });
 
   it('logs a symbol\'s refusal in a second stream once, however many of its entries are refused', () => {

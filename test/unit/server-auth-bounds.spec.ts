@@ -89,6 +89,21 @@ describe('server auth: symbols claim bounds', () => {
     expect(compileSymbols(['A*'])('B')).to.equal(false);
   });
 
+  it('matches a glob that starts and ends with a star only where its middle occurs', () => {
+    expect(['xAy', 'B'].map(compileSymbols(['*A*']))).to.deep.equal([true, false]);
+  });
+
+  it('takes a glob of 8 stars and refuses 9', () => {
+    expect(compileSymbols(['A*B*C*D*E*F*G*H*I'])('ABCDEFGHI')).to.equal(true);
+    expect(thrown(() => compileSymbols(['A*B*C*D*E*F*G*H*I*J']))).to.equal('malformed claims: symbol pattern "A*B*C*D*E*F*G*H*I*J" has more than 8 "*"');
+  });
+
+  it('takes 256 globs and refuses 257', () => {
+    const globs = Array.from({ length: 256 }, (_, i) => `G${i}-*`);
+    expect(compileSymbols(globs)('G255-X')).to.equal(true);
+    expect(thrown(() => compileSymbols([...globs, 'H-*']))).to.equal('malformed claims: more than 256 symbol patterns with "*"');
+  });
+
   it('matches middle segments in order, in every glob of a claim', () => {
     const allows = compileSymbols(['A*B*C', 'X*Y*Z']);
     expect(['AxBxC', 'XqYqZ', 'AxC', 'XqZ', 'AxCxB'].map(allows)).to.deep.equal([true, true, false, false, false]);
@@ -117,8 +132,13 @@ describe('server auth: tokenFrom and originAllowed edges', () => {
     expect(originAllowed('garbage', ['https://a.example', 'also garbage'])).to.equal(false);
   });
 
-  it('compares origins trimmed', () => {
+  it('compares origins trimmed, "null" too', () => {
     expect(originAllowed(' https://a.example ', ['https://a.example'])).to.equal(true);
+    expect(originAllowed(' null ', ['null'])).to.equal(true);
+  });
+
+  it('compares http origins as URL origins: host case and the default port do not matter', () => {
+    expect(originAllowed('http://A.example:80', ['http://a.example'])).to.equal(true);
   });
 
   it('matches an http and an https origin, and no other', () => {

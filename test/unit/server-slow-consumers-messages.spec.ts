@@ -112,6 +112,7 @@ describe('slow-consumer ladder: what it sends', () => {
     h.ws.buffered = 0;
     h.check(5000);
     h.check(5001); // drained: snapshot with 15-0, back to conflated
+    expect(h.controls().slice(-2).map(([m, binary]) => [m.type, m.position, binary])).to.deep.equal([['snapshot', '15-0', false], ['mode', undefined, false]]);
     h.check(5200);
     expect(h.frames()).to.deep.equal([]);
     h.publish('A', '16-0');
