@@ -143,6 +143,7 @@ describe('ingest: Fanout (the hot path)', () => {
     expect(fanout.history('A')!.covers('0-0')).to.equal(false);
     expect(fanout.history('A')!.covers('1-1')).to.equal(false);
     expect(fanout.history('B')!.latest()!.id).to.equal('1-2');
+    expect(fanout.history('B')!.covers('1-2')).to.equal(true);
   });
 });
 

@@ -55,3 +55,55 @@ describe('ingest: parseEntry', () => {
     for (const [fields, kind] of cases) expect(parseEntry('1-0', fields), JSON.stringify(fields)).to.equal(kind);
   });
 });
+
+describe('ingest: parseEntry, field by field', () => {
+  const without = (name: string) => {
+    const i = base.indexOf(name);
+    return [...base.slice(0, i), ...base.slice(i + 2)];
+  };
+
+  for (const name of ['sym', 'px', 'sz', 'ts']) {
+    it(`calls an entry without ${name} missing_field`, () => {
+      expect(parseEntry('1-0', without(name))).to.equal('missing_field');
+    });
+  }
+
+  it('ignores a trailing field name that has no value', () => {
+    expect(parseEntry('1-0', [...base, 'venue'])).to.deep.equal({
+      sym: 'BTC-USD', tick: { id: '1-0', ts: 1732480000123, px: '27123.50', sz: '0.010' },
+    });
+  });
+
+  it('keeps bid, ask, bsz, asz and side each under its own name', () => {
+    expect(parseEntry('1-0', [...base, 'bid', '1.5', 'ask', '1.6', 'bsz', '10', 'asz', '20', 'side', 'sell'])).to.deep.equal({
+      sym: 'BTC-USD',
+      tick: { id: '1-0', ts: 1732480000123, px: '27123.50', sz: '0.010', bid: '1.5', ask: '1.6', bsz: '10', asz: '20', side: 'sell' },
+    });
+  });
+
+  for (const name of ['bid', 'ask', 'bsz', 'asz']) {
+    it(`calls a ${name} that is not a decimal bad_optional`, () => {
+      expect(parseEntry('1-0', [...base, name, '1e5'])).to.equal('bad_optional');
+    });
+  }
+
+  it('takes 8 pass-through fields and calls a 9th bad_extra', () => {
+    const extras = (n: number) => Array.from({ length: n }, (_, i) => [`f${i}`, 'v']).flat();
+    expect(parseEntry('1-0', [...base, ...extras(8)])).to.have.nested.property('tick.extra.f7', 'v');
+    expect(parseEntry('1-0', [...base, ...extras(9)])).to.equal('bad_extra');
+  });
+
+  it('takes a pass-through name and value of 256 characters and calls 257 bad_extra', () => {
+    const n256 = 'n'.repeat(256);
+    const v256 = 'v'.repeat(256);
+    expect(parseEntry('1-0', [...base, n256, v256])).to.have.deep.nested.property('tick.extra', { [n256]: v256 });
+    expect(parseEntry('1-0', [...base, `${n256}n`, 'v'])).to.equal('bad_extra');
+    expect(parseEntry('1-0', [...base, 'venue', `${v256}v`])).to.equal('bad_extra');
+  });
+
+  it('calls a ts with a character just outside 0-9 ("/" or ":") bad_timestamp', () => {
+    for (const ts of ['12/3', '12:3']) {
+      expect(parseEntry('1-0', ['sym', 'A', 'px', '1', 'sz', '1', 'ts', ts]), ts).to.equal('bad_timestamp');
+    }
+  });
+});

@@ -9,6 +9,12 @@ describe('server: token bucket', () => {
     expect(takeToken(b, 10, 3, 100)).to.equal(true);
     expect([1, 2, 3, 4].map(() => takeToken(b, 10, 3, 60_000))).to.deep.equal([true, true, true, false]);
   });
+
+  it('neither refills nor drains when a request is stamped before the last refill', () => {
+    const b = newBucket(1, 1000);
+    expect(takeToken(b, 10, 1, 0)).to.equal(true);
+    expect(b).to.deep.equal({ tokens: 0, refilledAt: 1000 });
+  });
 });
 
 describe('server: flood window', () => {
