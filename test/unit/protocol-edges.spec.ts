@@ -1,17 +1,9 @@
 import { expect } from 'chai';
-import { parseRequest, RequestError } from '../../src/protocol/requests';
+import { parseRequest } from '../../src/protocol/requests';
+import { errorOf } from '../helpers/requests';
 import { isTransientError, shouldReconnect } from '../../src/protocol/codes';
 import { decodeGapMessage, gapMessage, StreamLoss } from '../../src/protocol/gap';
 
-function errorOf(text: string, max = 1000): RequestError {
-  try {
-    parseRequest(text, max);
-  } catch (err) {
-    if (err instanceof RequestError) return err;
-    throw err;
-  }
-  throw new Error(`no error for ${text}`);
-}
 
 const codeAndMessage = (text: string, max = 1000) => {
   const e = errorOf(text, max);

@@ -1,16 +1,8 @@
 import { expect } from 'chai';
-import { parseRequest, RequestError } from '../../src/protocol/requests';
+import { parseRequest } from '../../src/protocol/requests';
+import { errorOf } from '../helpers/requests';
 import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from '../../src/protocol/codes';
 
-function errorOf(text: string, max = 1000): RequestError {
-  try {
-    parseRequest(text, max);
-  } catch (err) {
-    if (err instanceof RequestError) return err;
-    throw err;
-  }
-  throw new Error(`no error for ${text}`);
-}
 
 describe('protocol: parseRequest', () => {
   it('parses each op, keeping the id and de-duplicating symbols', () => {

@@ -1,22 +1,13 @@
 import { expect } from 'chai';
 import { createMetrics } from '../../src/metrics/metrics';
-import { LadderOptions, SlowConsumerLadder } from '../../src/server/slow-consumers';
+import { SlowConsumerLadder } from '../../src/server/slow-consumers';
+import { LADDER, LIMITS, T0 } from '../helpers/ladder';
 import { newSessionData, Socket } from '../../src/server/session';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { decodeFrame } from '../../src/wire/frame';
 import { FormatName, topicFor } from '../../src/wire/formats';
 
-const OPTS: LadderOptions = {
-  conflateAboveBytes: 1000,
-  conflateAfterMs: 250,
-  conflateIntervalMs: 100,
-  snapshotOnlyAfterMs: 3000,
-  slowDisconnectAfterMs: 10_000,
-  recoverBelowBytes: 100,
-  recoverAfterMs: 1000,
-};
-const LIMITS = { maxSymbols: 10, maxPayload: 1024, rateLimit: 10, rateBurst: 10, floodCloseAfter: 10, floodWindowMs: 10_000 };
-const T0 = 1_764_000_000_000;
+const OPTS = LADDER;
 const HIGH = OPTS.conflateAboveBytes + 1;
 
 /** Records what the ladder sends, with the binary flag, and how it closes. */

@@ -1,20 +1,12 @@
 import { expect } from 'chai';
 import { createMetrics, Metrics } from '../../src/metrics/metrics';
-import { LadderOptions, SlowConsumerLadder } from '../../src/server/slow-consumers';
+import { SlowConsumerLadder } from '../../src/server/slow-consumers';
+import { LADDER, LIMITS, T0 } from '../helpers/ladder';
 import { newSessionData, SessionData, Socket } from '../../src/server/session';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { topicFor } from '../../src/wire/formats';
 
-const OPTS: LadderOptions = {
-  conflateAboveBytes: 1000,
-  conflateAfterMs: 250,
-  conflateIntervalMs: 100,
-  snapshotOnlyAfterMs: 3000,
-  slowDisconnectAfterMs: 10_000,
-  recoverBelowBytes: 100,
-  recoverAfterMs: 1000,
-};
-const LIMITS = { maxSymbols: 10, maxPayload: 1024, rateLimit: 10, rateBurst: 10, floodCloseAfter: 10, floodWindowMs: 10_000 };
+const OPTS = LADDER;
 
 /** What the ladder does to a socket, recorded: the only surface it touches. */
 class FakeSocket {
@@ -46,8 +38,7 @@ describe('slow-consumer ladder (SlowConsumerLadder.check, injected clock)', () =
   let ladder: SlowConsumerLadder;
   let ws: FakeSocket;
   // Times are offsets from a wall-clock instant: the ladder keeps 0 for "not since".
-  const T0 = 1_764_000_000_000;
-  const check = (at: number) => ladder.check(ws as unknown as Socket, T0 + at);
+    const check = (at: number) => ladder.check(ws as unknown as Socket, T0 + at);
   const publish = (sym: string, id: string) =>
     ladder.published(topicFor('json', sym), Buffer.from(encodeFrame('json', { sym, ticks: [{ id, ts: 1, px: '1.5', sz: '2' }] }, 5, 'live') as string), false);
 
