@@ -5,6 +5,7 @@
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
 import { Redis, timedCommand } from './redis';
+import { findGroup } from './xinfo';
 
 export function startLagSampler(control: Redis, streams: string[], group: string, intervalMs: number, commandTimeoutMs: number,
   metrics: Metrics, log: Logger): () => void {
@@ -16,16 +17,14 @@ export function startLagSampler(control: Redis, streams: string[], group: string
     try {
       for (const stream of streams) {
         const groups = await timedCommand<unknown[][]>(control, ['XINFO', 'GROUPS', stream], commandTimeoutMs, log);
-        const flat = groups.find((g) => g[g.indexOf('name') + 1] === group);
-        if (!flat) continue;
-        const field = (name: string) => flat[flat.indexOf(name) + 1];
+        const mine = findGroup(groups, group);
+        if (!mine) continue;
         // Redis reports no lag (nil) when it cannot compute it (an XDEL after the group's position, or a read counter
         // the reader reset after a loss, until the group next reaches the stream's last entry). The series is dropped
         // then, rather than showing a stale value.
-        const lag = field('lag');
-        if (typeof lag === 'number') metrics.groupLag.set({ stream }, lag);
+        if (mine.lag !== undefined) metrics.groupLag.set({ stream }, mine.lag);
         else metrics.groupLag.remove({ stream });
-        metrics.groupPending.set({ stream }, Number(field('pending')));
+        metrics.groupPending.set({ stream }, mine.pending);
       }
     } catch (err) {
       const message = (err as Error).message;

@@ -24,7 +24,8 @@ import { Metrics } from '../metrics/metrics';
 import { LOSS_REASONS, StreamLoss } from '../protocol/gap';
 import { isAfter, RawEntry } from './fanout';
 import { backoffMs, Redis, timedCommand, withDeadline } from './redis';
-import { checkLoss, initialPosition, LossCheck, parseStreamInfo, ReadPosition } from './stream-loss';
+import { checkLoss, initialPosition, LossCheck, ReadPosition } from './stream-loss';
+import { findGroup, parseStreamInfo } from './xinfo';
 
 export interface ReaderOptions {
   streams: string[];
@@ -194,9 +195,9 @@ export class StreamReader {
   private async checkSinceLastDelivered(stream: string): Promise<void> {
     const [streamReply, groups] = (await withDeadline(this.control, this.control.multi()
       .addCommand(['XINFO', 'STREAM', stream]).addCommand(['XINFO', 'GROUPS', stream]).exec(), 'MULTI', this.opts.commandTimeoutMs, this.log)) as [unknown[], unknown[][]];
-    const mine = groups.find((g) => g[g.indexOf('name') + 1] === this.opts.group);
+    const mine = findGroup(groups, this.opts.group);
     if (!mine) throw new Error(`consumer group ${this.opts.group} of ${stream} vanished during setup`);
-    const lastDelivered = String(mine[mine.indexOf('last-delivered-id') + 1]);
+    const lastDelivered = mine.lastDeliveredId;
     this.lastDelivered.set(stream, lastDelivered);
     this.sink.startsAfter(stream, lastDelivered);
     const known = this.positions.get(stream) ?? initialPosition(lastDelivered);

@@ -17,16 +17,8 @@
  */
 import type { LossReason } from '../protocol/gap';
 import { isAfter } from './fanout';
+import type { StreamInfo } from './xinfo';
 
-/** The fields of XINFO STREAM this needs. */
-export interface StreamInfo {
-  length: number;
-  lastGeneratedId: string;
-  maxDeletedId: string;
-  entriesAdded: number;
-  /** `recorded-first-entry-id`: the oldest entry's id, '0-0' when the stream is empty. */
-  firstId: string;
-}
 
 /** What the reader knows of one stream between reads. */
 export interface ReadPosition {
@@ -105,16 +97,4 @@ export function checkLoss(pos: ReadPosition, read: readonly string[], info: Stre
   if (!deleted) return announce(trimmedThrough!, 'trimmed', lost);
   const reason = empty || isAfter(info.firstId, info.maxDeletedId) ? 'trimmed' : 'deleted';
   return announce(trimmedThrough === undefined ? info.maxDeletedId : later(trimmedThrough, info.maxDeletedId), reason, undefined);
-}
-
-/** The StreamInfo fields of an XINFO STREAM reply (a flat [name, value, ...] list). */
-export function parseStreamInfo(reply: unknown[]): StreamInfo {
-  const field = (name: string) => reply[reply.indexOf(name) + 1];
-  return {
-    length: Number(field('length')),
-    lastGeneratedId: String(field('last-generated-id')),
-    maxDeletedId: String(field('max-deleted-entry-id')),
-    entriesAdded: Number(field('entries-added')),
-    firstId: String(field('recorded-first-entry-id')),
-  };
 }

@@ -4,6 +4,7 @@
  */
 import { compareStreamIds } from '../../wire/tick';
 import type { Redis } from '../redis';
+import { parseStreamInfo } from '../xinfo';
 
 export interface Removals {
   /** The newest id ever deleted by XDEL ('0-0': none). */
@@ -13,11 +14,9 @@ export interface Removals {
 }
 
 export async function removals(redis: Redis, stream: string): Promise<Removals> {
-  const info = (await redis.sendCommand(['XINFO', 'STREAM', stream])) as unknown[];
-  const field = (name: string) => info[info.indexOf(name) + 1];
-  const trimmed = Number(field('entries-added')) > Number(field('length'));
-  const first = String(field('recorded-first-entry-id') ?? '0-0');
-  return { maxDeleted: String(field('max-deleted-entry-id') ?? '0-0'), trimmedBefore: trimmed && first !== '0-0' ? first : undefined };
+  const info = parseStreamInfo((await redis.sendCommand(['XINFO', 'STREAM', stream])) as unknown[]);
+  const trimmed = info.entriesAdded > info.length;
+  return { maxDeleted: info.maxDeletedId, trimmedBefore: trimmed && info.firstId !== '0-0' ? info.firstId : undefined };
 }
 
 /**
