@@ -1,7 +1,7 @@
 # tickgate: `make run` (demo), `make test` (typecheck + every test), `make bench`.
 NODE_BIN := node_modules/.bin
 
-.PHONY: install build typecheck test test-unit test-integration test-faults mutate run bench clean
+.PHONY: install system-deps build typecheck test test-unit test-integration test-faults mutate run bench clean
 
 # npm ci only when the lockfile changed since the last install (npm writes node_modules/.package-lock.json).
 node_modules/.package-lock.json: package-lock.json package.json
@@ -9,6 +9,11 @@ node_modules/.package-lock.json: package-lock.json package.json
 	@touch $@
 
 install: node_modules/.package-lock.json
+
+# redis-server, chromium, prometheus (and taskset for the bench): installed when missing and this user can, else the
+# exact command to run.
+system-deps:
+	@bash test/system-deps.sh
 
 build: install
 	$(NODE_BIN)/tsc -p tsconfig.json
@@ -29,16 +34,16 @@ typecheck: install
 # Specs are named here, not in .mocharc.json: mocha appends a --spec to the config's, so a subset could not run alone.
 SPECS := .build/test/test/unit .build/test/test/integration .build/test/test/faults
 
-test: typecheck build .build/test
+test: system-deps typecheck build .build/test
 	$(NODE_BIN)/mocha $(foreach d,$(SPECS),'$(d)/**/*.spec.js')
 
 test-unit: build .build/test
 	$(NODE_BIN)/mocha '.build/test/test/unit/**/*.spec.js'
 
-test-integration: build .build/test
+test-integration: system-deps build .build/test
 	$(NODE_BIN)/mocha '.build/test/test/integration/**/*.spec.js'
 
-test-faults: build .build/test
+test-faults: system-deps build .build/test
 	$(NODE_BIN)/mocha '.build/test/test/faults/**/*.spec.js'
 
 # Mutation testing (Stryker, .stryker.config.json) of the modules that carry the README's promises, against the unit
@@ -51,7 +56,7 @@ run: build
 	node dist/cli.js demo $(ARGS)
 
 # Under 10 minutes; BENCH_QUICK=1 under one. Results in bench-results/<time>/ (JSON, Markdown, SVG).
-bench: build
+bench: system-deps build
 	node dist/bench/run.js $(ARGS)
 	node dist/bench/metrics-cost.js $(if $(BENCH_QUICK),--ticks 200000 --connections 500 --scrapes 20,)
 	node dist/bench/slow-consumer.js
