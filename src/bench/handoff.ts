@@ -1,5 +1,5 @@
 /**
- * Issue 4's design question, measured: how should the single reader hand each read's encoded frames to N server
+ * A design question, measured: how should the single reader hand each read's encoded frames to N server
  * worker threads? Same frames, same workers, same run, interleaved:
  *   shared     — one SharedArrayBuffer per read, copied into once, posted to every worker (what tickgate does);
  *   transfer   — per worker, one ArrayBuffer copied into and transferred (zero-copy post, one copy per worker);

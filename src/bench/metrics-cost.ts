@@ -1,5 +1,5 @@
 /**
- * What the metrics cost (issue 5's budget): the hot path's CPU per tick with live prom-client metrics against the
+ * What the metrics cost (against its budget): the hot path's CPU per tick with live prom-client metrics against the
  * same path with no-op metrics, in one process and one run (ratios survive a noisy machine; absolute times do
  * not); and how long a /metrics scrape stalls a real gateway's event loop (scrape-stall.ts).
  *

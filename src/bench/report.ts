@@ -1,7 +1,7 @@
 /**
  * The Markdown report: machine and method, the load ramp of every system, tickgate's extra steps, memory per idle
  * connection, and one row per target with the measured figure and whether it was met. Figures only; the judgement
- * of what limited a run is in the notes column and in the README.
+ * of what limited a run is in the notes column and in src/bench/README.md.
  */
 import { BenchResults, SystemResult } from './results';
 import { StepResult } from './step';

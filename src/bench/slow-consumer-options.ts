@@ -1,5 +1,5 @@
 /**
- * Flags of src/bench/slow-consumer.ts. The defaults are issue 6's scene: 99 healthy clients × 10 of 100 symbols at
+ * Flags of src/bench/slow-consumer.ts. The defaults are the measured scene: 99 healthy clients × 10 of 100 symbols at
  * 10,000 produced ticks/s (the existing "10k ticks/s × 100 clients" figure: ~99,000 deliveries/s), and one client on
  * all 100 symbols (~2.3 MB/s of JSON for it alone) that stops reading.
  */

@@ -13,7 +13,7 @@ export interface WindowResult {
   stalledRead?: StalledReading;
 }
 
-/** Issue 6: the others' p99 with a stalled client stays within this factor of their p99 without one. */
+/** The bound: the others' p99 with a stalled client stays within this factor of their p99 without one. */
 export const P99_BOUND = 2;
 
 export interface Summary {
@@ -34,7 +34,7 @@ export interface Summary {
   stalledWindowsConflated: number;
   /** Ladder steps in baseline windows, where every client reads at full rate: must be 0. */
   baselineLadderSteps: number;
-  /** Issue 6's bound: p99 ratio within P99_BOUND, nothing lost or closed among the healthy, the ladder engaged. */
+  /** The bound: p99 ratio within P99_BOUND, nothing lost or closed among the healthy, the ladder engaged. */
   met: boolean;
 }
 
@@ -114,7 +114,7 @@ export function slowConsumerReport(opts: SlowConsumerOptions, m: MachineInfo, ga
     `Healthy clients: ${int(s.healthyLostTicks)} ticks lost, ${s.healthyClosedByServer} closed by the server. ` +
     `Gateway RSS peak: ${int(s.rssBaselineMaxMiB)} MiB in baseline windows, ${int(s.rssStalledMaxMiB)} MiB in stalled ones. ` +
     `Stalled client conflated in ${s.stalledWindowsConflated} of ${windows.filter((x) => x.kind === 'stalled').length} stalled windows. ` +
-    `${s.met ? 'Issue 6 bound met.' : '**Issue 6 bound not met.**'}` +
+    `${s.met ? 'Bound met.' : '**Bound not met.**'}` +
     `${opts.quick ? ' (Quick run: a smoke test; windows this short swing the ratio 2-4× either way, the full run measures it.)' : ''}\n`;
   const json = {
     bench: 'slow-consumer', quick: opts.quick, rate: opts.rate, healthyClients: w.clients, symbols: w.symbols, symbolsPerClient: w.symbolsPerClient,

@@ -1,5 +1,5 @@
 /**
- * Issue 6's last proof: while one client stops reading, the 99 others lose nothing and their p99 latency stays
+ * The slow-consumer ladder's proof: while one client stops reading, the 99 others lose nothing and their p99 latency stays
  * within 2× of a run without it; the stalled client goes down the slow-consumer ladder; the gateway's memory stays
  * bounded. (That the stalled client receives conflated latest prices is test/integration/guarantees.spec.ts's.)
  *

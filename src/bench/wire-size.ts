@@ -1,9 +1,9 @@
 /**
  * Wire-size and encode-cost measurement for every data-frame format, plus the evidence for the LZ4 threshold.
- * Prints Markdown (README, "Binary wire format"). Run: `node dist/bench/wire-size.js` after `npm run build`.
+ * Prints Markdown (src/bench/README.md, "Wire formats"). Run: `node dist/bench/wire-size.js` after `npm run build`.
  *
  * Sizes are exact and reproducible (seeded ticks); timings depend on the machine and are medians of several rounds.
- * Batches are live frames with `prev` (protocol v1, issue 6), so the sizes include its cost.
+ * Batches are live frames with `prev` (protocol v1), so the sizes include its cost.
  */
 import { compressSync } from 'lz4-napi';
 import { pack, Packr } from 'msgpackr';

@@ -1,7 +1,7 @@
 /**
  * The consumer-group stream reader (one per gateway process).
  *
- * Life of a read, as DESIGN.md sets it out:
+ * Life of a read:
  *   setup (after start and after every reconnect): ensure the group (MKSTREAM; BUSYGROUP is fine), retry XACKs
  *   that failed, move poison entries to the dead-letter stream, re-read this consumer's own pending entries
  *   (cursor from `0`) and publish them, and check for entries removed unread since the group's last-delivered id;

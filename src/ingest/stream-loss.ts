@@ -2,7 +2,7 @@
  * Detects entries removed from a stream before the gateway read them, from what Redis reports about the stream
  * (XINFO STREAM) right after a read, compared with what the reader had read before it. Pure: no I/O.
  *
- * What Redis 7.0 gives, as measured against redis-server 7.0.15 (README, "Loss announcement"):
+ * What Redis 7.0 gives, as measured against redis-server 7.0.15 (src/ingest/README.md, "Loss detection"):
  * - `max-deleted-entry-id` (MD) is set by XDEL only (to the largest id it ever deleted; XTRIM and MAXLEN leave it
  *   alone in 7.0). An unread entry can only be deleted while its id is above the last id read, so once that
  *   happens MD stays above it.

@@ -3,7 +3,7 @@
  *
  * uSockets ignores a failed accept() ("Todo: start timer here" in its loop.c): at EMFILE the pending connection
  * stays in the backlog, the listen socket stays readable, and the level-triggered poll calls accept again at once,
- * forever. That spun the worker threads (130–146% CPU in issue 11), and nothing new (`/healthz` included) answered
+ * forever. That spun the worker threads (130–146% CPU, measured), and nothing new (`/healthz` included) answered
  * until descriptors came back. So tickgate never lets accept reach the limit. Against the soft RLIMIT_NOFILE, with a reserve R:
  *
  * - at limit − 2R open descriptors, WebSocket upgrades are refused (HTTP 503): what is left is for short requests,

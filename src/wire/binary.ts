@@ -1,6 +1,6 @@
 /**
- * The binary batch codec: one symbol's batch in a compact layout (documented byte by byte in the README, "Binary
- * wire format").
+ * The binary batch codec: one symbol's batch in a compact layout (documented byte by byte in src/wire/README.md,
+ * "Binary batch").
  *
  * Every frame decodes on its own: deltas run only between ticks of the same batch, and the first tick's id is
  * relative to the batch's send time, so a subscriber that joins mid-stream needs no earlier frame. `prev` (the id

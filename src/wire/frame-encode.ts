@@ -15,7 +15,7 @@ import { encodeJsonFrame } from './json';
 import { FrameKind, TickBatch } from './tick';
 
 /**
- * Payloads shorter than this go uncompressed (flag bit clear), measured with `src/bench/wire-size.ts` (README,
+ * Payloads shorter than this go uncompressed (flag bit clear), measured with `src/bench/wire-size.ts` (src/wire/README.md,
  * "LZ4 threshold"). JSON repeats its keys in every tick: a 2-tick frame (~210 bytes) shrinks by a third, a 1-tick
  * frame (130–215 bytes) by only 11–19% for a compressSync call (~2 µs, mostly fixed cost) that costs more than
  * encoding the frame. The binary batch has no such redundancy: LZ4 makes it longer until about 400 bytes and saves

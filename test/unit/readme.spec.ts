@@ -3,18 +3,31 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism, hostname } from 'node:os';
 import { join } from 'node:path';
 import { COMMANDS, Command, OptionDoc, optionDocs } from '../../src/config';
+import { MALFORMED_KINDS, parseEntry } from '../../src/ingest/parse-entry';
+import { createMetrics } from '../../src/metrics/metrics';
 import { CLOSE_CODES, ERROR_CODES } from '../../src/protocol/codes';
+import { encodeJsonFrame } from '../../src/wire/json';
+import { RESERVED_KEYS } from '../../src/wire/tick';
 import { repoRoot } from '../helpers/gateway';
 
 const readme = readFileSync(join(repoRoot(), 'README.md'), 'utf8');
 
-/** The text of the section under `heading` (a whole line), up to the next heading of any level. */
-function section(heading: string): string {
-  const lines = readme.split('\n');
+/** The text of the section of `doc` under `heading` (a whole line), up to the next heading of any level. */
+function sectionOf(doc: string, heading: string): string {
+  const lines = doc.split('\n');
   const start = lines.indexOf(heading);
-  expect(start, `README heading ${heading}`).to.be.greaterThan(-1);
+  expect(start, `heading ${heading}`).to.be.greaterThan(-1);
   const end = lines.findIndex((l, i) => i > start && /^#{1,6} /.test(l));
   return lines.slice(start + 1, end === -1 ? undefined : end).join('\n');
+}
+
+function section(heading: string): string {
+  return sectionOf(readme, heading);
+}
+
+/** The names written in backticks in `text`, outside fenced code blocks. */
+function codeSpans(text: string): string[] {
+  return [...text.replace(/^```[^]*?^```$/gm, '').matchAll(/`([^`]+)`/g)].map((m) => m[1]);
 }
 
 /** The cells of every table row of `text` whose first cell is not a header or separator. */
@@ -91,4 +104,54 @@ describe('README', () => {
       expect(own || named, `close code ${code} (${name})`).to.equal(true);
     }
   });
+
+  describe('stream-entry contract', () => {
+    const contract = () => section('## Stream-entry contract');
+
+    it('gives an XADD example that the gateway accepts, and the JSON tick it becomes, exactly', () => {
+      const xadd = /^XADD (\S+) MAXLEN ~ \d+ \* (.+)$/m.exec(contract());
+      expect(xadd, 'an XADD line').to.not.equal(null);
+      const fields = xadd![2].split(' ');
+      const json = /receives this tick as\s+`(\{.+?\})`/.exec(contract());
+      expect(json, 'the tick a JSON client receives').to.not.equal(null);
+      const id = (JSON.parse(json![1]) as { id: string }).id;
+      const parsed = parseEntry(id, fields);
+      expect(parsed).to.not.be.a('string');
+      const frame = encodeJsonFrame({ sym: 'BTC-USD', ticks: [(parsed as Exclude<typeof parsed, string>).tick] }, 0);
+      expect(frame).to.equal(`{"type":"ticks","sym":"BTC-USD","sent":0,"ticks":[${json![1]}]}`);
+    });
+
+    it('names every kind of malformed entry the gateway counts', () => {
+      const named = new Set(codeSpans(contract()));
+      expect([...MALFORMED_KINDS, 'wrong_stream'].filter((k) => !named.has(k))).to.deep.equal([]);
+    });
+
+    it('lists exactly the reserved names a pass-through field may not have', () => {
+      const fields = rows(contract()).flatMap(([first]) => codeSpans(first));
+      const list = /no\s+other field may have the name of a key the protocol owns: ([^]*?)\. So no/.exec(contract());
+      expect(list, 'the reserved-name list').to.not.equal(null);
+      expect([...fields, ...codeSpans(list![1])].sort()).to.deep.equal([...RESERVED_KEYS].sort());
+    });
+  });
+
+  it('src/metrics/README.md documents every metric the gateway defines: type, labels and its help text', async () => {
+    const doc = readFileSync(join(repoRoot(), 'src', 'metrics', 'README.md'), 'utf8');
+    const table = new Map(rows(doc).filter(([name]) => name.startsWith('`tickgate_')).map(([name, ...cells]) => [name, cells]));
+    const { registry } = createMetrics({
+      processMetrics: false,
+      registryStats: async () => ({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [0], topicProbeSlots: 1 }),
+    });
+    const metrics = await registry.getMetricsAsJSON();
+    for (const m of metrics) {
+      // prom-client keeps a metric's declared label names on the metric object; its typings do not show them.
+      const declared = (registry.getSingleMetric(m.name) as unknown as { labelNames: string[] }).labelNames;
+      expect(table.get('`' + m.name + '`'), m.name).to.deep.equal([
+        String(m.type),
+        declared.length === 0 ? '—' : declared.map((l) => '`' + l + '`').join(', '),
+        m.help,
+      ]);
+    }
+    expect([...table.keys()].filter((name) => !metrics.some((m) => '`' + m.name + '`' === name))).to.deep.equal([]);
+  });
 });
+

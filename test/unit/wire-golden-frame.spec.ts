@@ -1,7 +1,7 @@
 /**
- * The frame header pinned byte for byte from the README ("Frame header", "Decoder errors"): the LZ4 flag and its
- * u32 length, `json+lz4` payloads, and the exact error code of every reserved value the README names. The tick
- * layout itself is pinned in wire-golden.spec.ts.
+ * The frame header pinned byte for byte from src/wire/README.md ("Frame header", "Decoder errors"): the LZ4 flag
+ * and its u32 length, `json+lz4` payloads, and the exact error code of every reserved value the wire spec names.
+ * The tick layout itself is pinned in wire-golden.spec.ts.
  */
 import { expect } from 'chai';
 import { compressSync } from 'lz4-napi';
@@ -13,7 +13,7 @@ import { hex } from './wire-fixtures';
 
 const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 const utf8 = (s: string) => new TextEncoder().encode(s);
-/** The header's u32 little-endian length, from the README's definition. */
+/** The header's u32 little-endian length, from the wire spec's definition. */
 const u32le = (n: number) => Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
 
 function expectCode(bytes: Uint8Array, code: string): void {
@@ -30,13 +30,13 @@ const longPayload = hex(`
 `);
 const LONG_PAYLOAD_LENGTH = hex('29 03 00 00'); // 7 + 6 + 199·4 = 809 = 0x329, little-endian
 
-describe('wire: frame header golden bytes, written by hand from the README', () => {
+describe('wire: frame header golden bytes, written by hand from src/wire/README.md', () => {
   it('sends a binary payload of at least 512 bytes as version 1, flags LZ4 + binary + kind, its u32 length, one LZ4 block', () => {
     expect(longPayload.length).to.equal(809);
     for (const [kind, flags] of [['live', 0x03], ['replay', 0x07], ['conflated', 0x0b]] as const) {
       const frame = encodeFrame('bin+lz4', longBatch, 1000, kind) as Uint8Array;
       expect([...frame.subarray(0, 6)], kind).to.deep.equal([0x01, flags, ...LONG_PAYLOAD_LENGTH]);
-      // Bytes 2.. are exactly lz4-napi's compressSync output (README); only the block itself is not written by hand.
+      // Bytes 2.. are exactly lz4-napi's compressSync output (src/wire/README.md); only the block is not written by hand.
       expect([...frame.subarray(2)], kind).to.deep.equal([...compressSync(Buffer.from(longPayload))]);
     }
   });
@@ -99,7 +99,7 @@ describe('wire: frame header golden bytes, written by hand from the README', () 
   });
 });
 
-describe('wire: the decoder refuses what the README reserves, with its exact code', () => {
+describe('wire: the decoder refuses what src/wire/README.md reserves, with its exact code', () => {
   // Header "01 02", symbol "A", sent 0; then prev presence, tick count, ticks. Previous id before the first tick: (0, 0).
   const frame = (rest: string) => hex(`01 02 01 41 00 ${rest}`);
   const oneTick = '00 01 28 00 00 02 00 02'; // no prev; 1 tick: id mode 0 (0-1), ts 0, px "1" and sz "1" with scale

@@ -1,6 +1,6 @@
 /**
- * The binary batch pinned byte for byte: every vector below was written by hand from the README ("Frame header",
- * "Binary batch"), varints and zigzag computed by hand, never by the project's encoder. Each is checked in both
+ * The binary batch pinned byte for byte: every vector below was written by hand from src/wire/README.md
+ * ("Frame header", "Binary batch"), varints and zigzag computed by hand, never by the project's encoder. Each is checked in both
  * directions: the encoder produces exactly these bytes, and the decoder turns them into exactly these ticks.
  * Ids above 2^53 are pinned in wire-ids.spec.ts; the header flags, LZ4 and the decoder's refusals in
  * wire-golden-frame.spec.ts.
@@ -120,7 +120,7 @@ const quoteBytes = hex(`
   02                          //   asz "0.26": delta +1
 `);
 
-describe('wire: binary batch golden bytes, written by hand from the README', () => {
+describe('wire: binary batch golden bytes, written by hand from src/wire/README.md', () => {
   describe('trades: id modes, decimal modes, literals, ts around the id, prev present', () => {
     pinBothWays('seven trade ticks', { batch: { sym: 'AB', prev: '998-3', ticks: trades }, sent: 1000, kind: 'live', bytes: tradeBytes });
   });

@@ -18,7 +18,7 @@ describe('wire: stream ids over the whole Redis range', () => {
     }
   });
 
-  describe('binary golden bytes, written by hand from the README layout', () => {
+  describe('binary golden bytes, written by hand from the layout in src/wire/README.md', () => {
     // sent 0; prev 9007199254740993-18446744073709551615; four ticks, px = sz = "1", ts 0 except where noted.
     const batch = {
       sym: 'A',
