@@ -40,10 +40,12 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /* eslint-disable @typescript-eslint/no-explicit-any -- any parameter type of ours would make neither implementation's handlers assignable */
   onopen: ((event: any) => void) | null;
   onmessage: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;

@@ -4,7 +4,7 @@
  */
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
-import { Redis, timedCommand } from './redis';
+import { Redis, timedCommand } from '../redis';
 import { findGroup } from './xinfo';
 
 export function startLagSampler(control: Redis, streams: string[], group: string, intervalMs: number, commandTimeoutMs: number,

@@ -23,7 +23,7 @@ import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
 import { LOSS_REASONS, StreamLoss } from '../protocol/gap';
 import { isAfter, RawEntry } from './fanout';
-import { backoffMs, Redis, timedCommand, withDeadline } from './redis';
+import { backoffMs, Redis, timedCommand, withDeadline } from '../redis';
 import { checkLoss, initialPosition, LossCheck, ReadPosition } from './stream-loss';
 import { findGroup, parseStreamInfo } from './xinfo';
 
