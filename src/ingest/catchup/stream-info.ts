@@ -4,7 +4,7 @@
  */
 import { compareStreamIds } from '../../wire/tick';
 import type { Redis } from '../../redis';
-import { parseStreamInfo } from '../xinfo';
+import { parseStreamInfo } from '../replies';
 
 export interface Removals {
   /** The newest id ever deleted by XDEL ('0-0': none). */
