@@ -36,13 +36,6 @@ export default defineConfig(
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   tseslint.configs.recommended,
-  {
-    files: ['**/*.ts'],
-    rules: {
-      // Parameters named `_x` are placeholders a signature requires (tsconfig's noUnusedParameters agrees).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', caughtErrors: 'none' }],
-    },
-  },
   layer('wire', SERVER_SIDE, 'src/wire is shared with the browser SDK: it imports nothing of the server side.'),
   layer('client', SERVER_SIDE, 'src/client is the SDK: it imports only src/wire and src/protocol.'),
   layer('protocol', SERVER_SIDE, 'src/protocol is shared with the SDK: it imports nothing of the server side.'),
