@@ -1,7 +1,7 @@
-# tickgate: `make run` (demo), `make test` (typecheck + every test), `make bench`.
+# tickgate: `make run` (demo), `make test` (typecheck + lint + every test), `make bench`.
 NODE_BIN := node_modules/.bin
 
-.PHONY: install system-deps build typecheck test test-unit test-integration test-faults mutate run bench clean
+.PHONY: install system-deps build typecheck lint test test-unit test-integration test-faults mutate run bench clean
 
 # npm ci only when the lockfile changed since the last install (npm writes node_modules/.package-lock.json).
 node_modules/.package-lock.json: package-lock.json package.json
@@ -25,6 +25,11 @@ typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit
 	$(NODE_BIN)/tsc -p test/tsconfig.json --noEmit
 
+# typescript-eslint's recommended rules and the layering of src/ as import rules (.eslint.config.mjs: a dotfile, so
+# it is named here; test/unit/lint-boundaries.spec.ts checks that a forbidden import fails).
+lint: install
+	$(NODE_BIN)/eslint --config .eslint.config.mjs --max-warnings 0 src test
+
 .PHONY: .build/test
 .build/test: build
 	@# From clean: a deleted spec's compiled copy must not keep running (tsc is incremental, so its state goes too).
@@ -34,7 +39,7 @@ typecheck: install
 # Specs are named here, not in .mocharc.json: mocha appends a --spec to the config's, so a subset could not run alone.
 SPECS := .build/test/test/unit .build/test/test/integration .build/test/test/faults
 
-test: system-deps typecheck build .build/test
+test: system-deps typecheck lint build .build/test
 	$(NODE_BIN)/mocha $(foreach d,$(SPECS),'$(d)/**/*.spec.js')
 
 test-unit: build .build/test

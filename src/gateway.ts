@@ -14,7 +14,7 @@ import { StreamReader } from './ingest/reader';
 import { startLagSampler } from './ingest/lag-sampler';
 import { Catchup } from './ingest/catchup';
 import { startMetricsServer } from './metrics/metrics-server';
-import { closeRedis, connectInBackground, createRedis } from './ingest/redis';
+import { closeRedis, connectInBackground, createRedis } from './redis';
 import { CLOSE_CODES } from './protocol/codes';
 import { createAuthenticator } from './server/auth';
 import { authOptions } from './server/auth-options';

@@ -87,7 +87,7 @@ class LockedCounterMap {
     const h = this.codec.hash(len);
     this.lock();
     try {
-      let m = this.find(h, len);
+      const m = this.find(h, len);
       if (m < 0) throw new Error('locked map full');
       if (this.meta[m] === 0) {
         this.meta[m + 1] = h;

@@ -57,7 +57,7 @@ function gatewaySpec(opts: SlowConsumerOptions): SystemSpec {
 /** Waits until the gateway holds exactly the healthy clients: none of them was closed, the stalled one is gone. */
 async function untilOnlyHealthy(http: string, clients: number): Promise<void> {
   const deadline = Date.now() + SETTLE_TIMEOUT_MS;
-  let open = NaN;
+  let open: number;
   while ((open = metricSum(await scrapeMetrics(http), 'tickgate_connections_open')) !== clients) {
     if (Date.now() > deadline) throw new GatewayStateError(`${open} connections open ${SETTLE_TIMEOUT_MS} ms after the window, expected ${clients}`);
     await sleep(200);

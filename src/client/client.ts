@@ -25,7 +25,7 @@ import { decodeGapMessage, StreamLoss } from '../protocol/gap';
 import { decodeFrame } from '../wire/frame';
 import { Compression } from '../wire/formats';
 import { DEFAULT_MAX_RAW_LENGTH } from '../wire/lz4-block';
-import { DataFrame } from '../wire/tick';
+import { compareStreamIds, DataFrame } from '../wire/tick';
 import { BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { Emitter } from './emitter';
 import { TickgateError } from './errors';
@@ -40,10 +40,12 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
+  /* eslint-disable @typescript-eslint/no-explicit-any -- any parameter type of ours would make neither implementation's handlers assignable */
   onopen: ((event: any) => void) | null;
   onmessage: ((event: any) => void) | null;
   onclose: ((event: any) => void) | null;
   onerror: ((event: any) => void) | null;
+  /* eslint-enable @typescript-eslint/no-explicit-any */
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
@@ -401,11 +403,11 @@ export class TickgateClient extends Emitter<ClientEvents> {
     let ticks = frame.ticks;
     if (last !== undefined) {
       const prev = frame.prev;
-      if (frame.kind !== 'conflated' && (prev === undefined || compareIds(prev, last) > 0)) {
+      if (frame.kind !== 'conflated' && (prev === undefined || compareStreamIds(prev, last) > 0)) {
         this.emit('gap', { sym, expected: last, got: prev });
       }
       if (!allAfter(ticks, last)) {
-        const kept = ticks.filter((t) => compareIds(t.id, last) > 0);
+        const kept = ticks.filter((t) => compareStreamIds(t.id, last) > 0);
         this.duplicates += ticks.length - kept.length;
         if (kept.length === 0) return;
         ticks = kept;
@@ -413,7 +415,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
       }
     }
     let newest = last;
-    for (const t of ticks) if (newest === undefined || compareIds(t.id, newest) > 0) newest = t.id;
+    for (const t of ticks) if (newest === undefined || compareStreamIds(t.id, newest) > 0) newest = t.id;
     if (newest !== undefined) this.lastIds.set(sym, newest);
     this.emit('ticks', frame);
   }
@@ -430,7 +432,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
       if (!this.wanted.has(t.sym)) continue;
       const last = this.lastIds.get(t.sym);
       // Forward only: an older snapshot tick must not re-admit ticks already delivered.
-      if (last === undefined || compareIds(t.id, last) > 0) this.lastIds.set(t.sym, t.id);
+      if (last === undefined || compareStreamIds(t.id, last) > 0) this.lastIds.set(t.sym, t.id);
     }
     this.emit('snapshot', snapshot);
   }
@@ -505,27 +507,8 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 }
 
-/**
- * Orders two canonical stream ids (`<ms>-<seq>`, decimal without leading zeros, as Redis writes them and the
- * decoders return them) without BigInt: a longer part is the larger number, equal lengths compare as strings.
- */
-export function compareIds(a: string, b: string): number {
-  if (a === b) return 0;
-  const da = a.indexOf('-');
-  const db = b.indexOf('-');
-  if (da !== db) return da < db ? -1 : 1;
-  for (let i = 0; i < da; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  const la = a.length - da;
-  const lb = b.length - db;
-  if (la !== lb) return la < lb ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 function allAfter(ticks: DataFrame['ticks'], last: string): boolean {
-  for (let i = 0; i < ticks.length; i++) if (compareIds(ticks[i].id, last) <= 0) return false;
+  for (let i = 0; i < ticks.length; i++) if (compareStreamIds(ticks[i].id, last) <= 0) return false;
   return true;
 }
 

@@ -18,7 +18,7 @@ import { Logger } from '../log';
 import { FormatName } from '../wire/formats';
 import { compareStreamIds, FrameKind, Tick, TickBatch } from '../wire/tick';
 import { PublishedHistory } from './fanout';
-import { Redis } from './redis';
+import { Redis } from '../redis';
 import { LatestIndex } from './catchup/latest-index';
 import { CatchupCancelled, Fetched, ScanScheduler } from './catchup/scan';
 import { setTimeout as sleep } from 'node:timers/promises';

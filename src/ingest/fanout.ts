@@ -18,27 +18,6 @@ const COUNTS = 4;
 /** Symbols not yet published whose catch-up position is remembered (see heldByClient). */
 const MAX_HELD_AHEAD = 65_536;
 
-/**
- * Whether stream id `a` is after `b` ('' is before every id). Redis writes ids canonically (no leading zeros), so
- * comparing lengths, then digits, orders them; unlike compareStreamIds it parses no BigInt, which matters once per
- * tick.
- */
-export function isAfter(a: string, b: string): boolean {
-  if (b === '') return true;
-  const da = a.indexOf('-');
-  const db = b.indexOf('-');
-  if (da !== db) return da > db;
-  for (let i = 0; i < da; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d > 0;
-  }
-  if (a.length !== b.length) return a.length > b.length;
-  for (let i = da + 1; i < a.length; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d > 0;
-  }
-  return false;
-}
 
 /** One raw entry as Redis returns it: `[id, [field, value, ...] | null]`. */
 export type RawEntry = [string, string[] | null];
@@ -154,7 +133,7 @@ export class Fanout implements PublishedHistory {
         continue;
       }
       const ticks = state.batch.ticks;
-      if (!isAfter(id, ticks.length > 0 ? ticks[ticks.length - 1].id : state.lastId)) {
+      if (compareStreamIds(id, ticks.length > 0 ? ticks[ticks.length - 1].id : state.lastId) <= 0) {
         stale++;
         continue;
       }
@@ -236,7 +215,7 @@ export class Fanout implements PublishedHistory {
   heldByClient(sym: string, id: string): void {
     if (this.symbols.has(sym)) return;
     const held = this.heldAhead.get(sym);
-    if (held !== undefined && !isAfter(held, id)) return;
+    if (held !== undefined && compareStreamIds(held, id) <= 0) return;
     // Clients name the symbols: a bound keeps made-up ones from growing this without end (the oldest goes first).
     if (held === undefined && this.heldAhead.size >= MAX_HELD_AHEAD) this.heldAhead.delete(this.heldAhead.keys().next().value!);
     this.heldAhead.set(sym, id);

@@ -4,8 +4,8 @@
  */
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
-import { Redis, timedCommand } from './redis';
-import { findGroup } from './xinfo';
+import { Redis, timedCommand } from '../redis';
+import { findGroup } from './replies';
 
 export function startLagSampler(control: Redis, streams: string[], group: string, intervalMs: number, commandTimeoutMs: number,
   metrics: Metrics, log: Logger): () => void {

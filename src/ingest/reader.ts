@@ -22,10 +22,11 @@ import { performance } from 'node:perf_hooks';
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
 import { LOSS_REASONS, StreamLoss } from '../protocol/gap';
-import { isAfter, RawEntry } from './fanout';
-import { backoffMs, Redis, timedCommand, withDeadline } from './redis';
+import { compareStreamIds } from '../wire/tick';
+import { RawEntry } from './fanout';
+import { backoffMs, Redis, timedCommand, withDeadline } from '../redis';
 import { checkLoss, initialPosition, LossCheck, ReadPosition } from './stream-loss';
-import { findGroup, parseStreamInfo } from './xinfo';
+import { findGroup, parseAutoClaim, parseConsumers, parsePending, parseStreamInfo } from './replies';
 
 export interface ReaderOptions {
   streams: string[];
@@ -201,7 +202,7 @@ export class StreamReader {
     this.lastDelivered.set(stream, lastDelivered);
     this.sink.startsAfter(stream, lastDelivered);
     const known = this.positions.get(stream) ?? initialPosition(lastDelivered);
-    const position = isAfter(lastDelivered, known.after) ? known
+    const position = compareStreamIds(lastDelivered, known.after) > 0 ? known
       : { ...known, after: lastDelivered, addedThroughAfter: known.after === lastDelivered ? known.addedThroughAfter : undefined };
     this.reportLoss(stream, checkLoss(position, [], parseStreamInfo(streamReply)));
   }
@@ -240,12 +241,10 @@ export class StreamReader {
 
   /** A group shared by two gateways splits the stream between them: each would miss half the ticks. */
   private async warnIfGroupShared(stream: string): Promise<void> {
-    const consumers = (await this.ctl(['XINFO', 'CONSUMERS', stream, this.opts.group])) as unknown[][];
-    for (const flat of consumers) {
-      const info = new Map<unknown, unknown>();
-      for (let i = 0; i + 1 < flat.length; i += 2) info.set(flat[i], flat[i + 1]);
-      if (info.get('name') !== this.opts.consumer && Number(info.get('idle')) < this.opts.claimIdleMs) {
-        this.log.warn({ stream, group: this.opts.group, other: info.get('name') },
+    const consumers = parseConsumers(await this.ctl<unknown[][]>(['XINFO', 'CONSUMERS', stream, this.opts.group]));
+    for (const { name, idleMs } of consumers) {
+      if (name !== this.opts.consumer && idleMs < this.opts.claimIdleMs) {
+        this.log.warn({ stream, group: this.opts.group, other: name },
           'another consumer is active in this gateway\'s group: gateways sharing a group each see only part of the stream; give every instance its own --instance or --group');
       }
     }
@@ -254,8 +253,8 @@ export class StreamReader {
   /** Entries delivered more than maxDeliveries times go to `<stream><suffix>` and are acked: one poison entry must not block recovery forever. */
   private async deadLetterPoison(stream: string): Promise<void> {
     const { group, consumer, maxDeliveries, deadLetterSuffix } = this.opts;
-    const pending = (await this.ctl(['XPENDING', stream, group, '-', '+', '1000', consumer])) as [string, string, number, number][];
-    for (const [id, , , deliveries] of pending) {
+    const pending = parsePending(await this.ctl<unknown[][]>(['XPENDING', stream, group, '-', '+', '1000', consumer]));
+    for (const { id, deliveries } of pending) {
       if (deliveries <= maxDeliveries) continue;
       const entry = (await this.ctl(['XRANGE', stream, id, id])) as RawEntry[];
       const fields = entry[0]?.[1] ?? [];
@@ -291,8 +290,8 @@ export class StreamReader {
         let start = '0-0';
         // Bounded: a huge backlog is taken over a few ticks of the timer rather than in one long burst.
         for (let round = 0; round < 16; round++) {
-          const [next, entries] = (await this.ctl(['XAUTOCLAIM', stream, group, consumer,
-            String(claimIdleMs), start, 'COUNT', String(count)])) as [string, RawEntry[]];
+          const { next, entries } = parseAutoClaim(await this.ctl<unknown[]>(['XAUTOCLAIM', stream, group, consumer,
+            String(claimIdleMs), start, 'COUNT', String(count)]));
           if (entries.length > 0) {
             this.log.info({ stream, entries: entries.length }, 'claimed entries idle at other consumers');
             this.deliver([[stream, entries]]);

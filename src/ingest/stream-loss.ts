@@ -16,8 +16,8 @@
  *   to exist up to the last id read): the new key was refilled before it was looked at.
  */
 import type { LossReason } from '../protocol/gap';
-import { isAfter } from './fanout';
-import type { StreamInfo } from './xinfo';
+import { compareStreamIds } from '../wire/tick';
+import type { StreamInfo } from './replies';
 
 
 /** What the reader knows of one stream between reads. */
@@ -45,6 +45,7 @@ export function initialPosition(after: string): ReadPosition {
   return { after, announcedThrough: '', entriesAdded: -1, addedThroughAfter: undefined, recreatedPending: false };
 }
 
+const isAfter = (a: string, b: string) => compareStreamIds(a, b) > 0;
 const later = (a: string, b: string) => (isAfter(a, b) ? a : b);
 
 /**

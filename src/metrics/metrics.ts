@@ -10,13 +10,25 @@
  */
 import { readdir } from 'node:fs/promises';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ProcessRegistryStats } from '../registry/partitioned-registry';
+
+/**
+ * What the connection and subscription gauges read, defined here so that metrics depends on no other module: the
+ * process-wide registry view (src/registry/partitioned-registry.ts) provides it.
+ */
+export interface ConnectionStats {
+  /** sessionsByWorker[i]: connections held by worker thread i. */
+  sessionsByWorker: number[];
+  activeSymbols: number;
+  subscriptions: number;
+  activeTopics: number;
+  topicProbeSlots: number;
+}
 
 export interface MetricsOptions {
   /** Node's process metrics (CPU, RSS, heap, event-loop lag, GC): the main thread's, once per process. */
   processMetrics: boolean;
   /** Source of the connection/subscription gauges: the main thread's process-wide registry view. */
-  registryStats?: () => Promise<ProcessRegistryStats>;
+  registryStats?: () => Promise<ConnectionStats>;
 }
 
 export function createMetrics(options: MetricsOptions = { processMetrics: false }) {
@@ -28,12 +40,12 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
   }
   // The four registry gauges of one scrape share one walk of the registry: refreshRegistryStats() starts it at the
   // start of each scrape, and the gauges await that result.
-  let current: Promise<ProcessRegistryStats> | undefined;
+  let current: Promise<ConnectionStats> | undefined;
   const refreshRegistryStats = () => {
     current = options.registryStats?.();
   };
   const stats = options.registryStats && (() => (current ??= options.registryStats!()));
-  const statGauge = (name: string, help: string, pick: (s: ProcessRegistryStats) => number) =>
+  const statGauge = (name: string, help: string, pick: (s: ConnectionStats) => number) =>
     stats && new Gauge({ name, help, registers: r, async collect() { this.set(pick(await stats())); } });
   return {
     registry,

@@ -5,7 +5,7 @@
  */
 import { ProducerConfig } from '../config';
 import { Logger } from '../log';
-import { closeRedis, createRedis } from '../ingest/redis';
+import { closeRedis, createRedis } from '../redis';
 import { RandomWalk } from './random-walk';
 
 export interface RunningProducer {
@@ -56,13 +56,12 @@ export function runProducer(cfg: ProducerConfig, log: Logger): RunningProducer {
     log.info({ sent, seconds: Number(seconds.toFixed(3)), ticksPerSecond: Math.round(sent / seconds) }, 'producer finished');
   };
 
-  let done: Promise<void> | undefined;
+  const done = run();
   const stop = async () => {
     stopping = true;
-    await done?.catch(() => undefined);
+    await done.catch(() => undefined);
     await closeRedis(client);
   };
-  done = run();
   return {
     done,
     stop,

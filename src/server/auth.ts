@@ -113,7 +113,7 @@ function publicKey(pem: string): { alg: Alg; key: KeyObject } {
   try {
     key = createPublicKey({ key: pem, format: 'pem' });
   } catch (err) {
-    throw new Error(`the public key is not a PEM public key: ${(err as Error).message}`);
+    throw new Error(`the public key is not a PEM public key: ${(err as Error).message}`, { cause: err });
   }
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;

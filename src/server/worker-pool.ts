@@ -15,23 +15,18 @@ import { Catchup, CatchupRequest } from '../ingest/catchup';
 import { CatchupCancelled } from '../ingest/catchup/scan';
 import { SharedCounterMap } from '../registry/shared-map';
 import { GAP_TOPIC, gapMessage, StreamLoss } from '../protocol/gap';
+import { PendingReplies } from './pending-replies';
 import {
   MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
 
-interface Pending {
-  waiting: Set<number>;
-  resolve: () => void;
-}
-
 export class WorkerPool implements FramePublisher {
   private readonly workers: (Worker | undefined)[];
   private readonly status = new Int32Array(new SharedArrayBuffer(12));
-  private readonly pending = new Map<number, Pending>();
-  private readonly collects = new Map<number, { waiting: Set<number>; results: MetricsJson[]; resolve: () => void }>();
+  /** Reads handed to the workers, by seq: the reader acks a read once every live worker has published it. */
+  private readonly published = new PendingReplies<void>();
+  private readonly collected = new PendingReplies<MetricsJson>();
   private port = 0;
-  private seq = 0;
-  private nextCollect = 1;
   private closing = false;
   // The frames of the read being published; flush() hands them over as one message.
   private topics: string[] = [];
@@ -107,19 +102,11 @@ export class WorkerPool implements FramePublisher {
       if (typeof f === 'string') view.write(f, start);
       else view.set(f, start);
     }
-    const seq = ++this.seq;
-    const message: MainToWorker = { type: 'frames', seq, bytes, topics: this.topics, ends, binary: this.binary };
-    const waiting = new Set<number>();
-    this.workers.forEach((w, id) => {
-      if (!w) return;
-      w.postMessage(message);
-      waiting.add(id);
-    });
+    const { topics, binary } = this;
     this.topics = [];
     this.frames = [];
     this.binary = [];
-    if (waiting.size === 0) return undefined;
-    return new Promise((resolve) => this.pending.set(seq, { waiting, resolve }));
+    return this.published.ask((seq) => this.postToAll({ type: 'frames', seq, bytes, topics, ends, binary }))?.then(() => undefined);
   }
 
   announceLoss(loss: StreamLoss): void {
@@ -129,21 +116,21 @@ export class WorkerPool implements FramePublisher {
 
   /** The whole process's metrics: the main thread's and every worker's, aggregated. */
   async scrape(): Promise<{ contentType: string; body: string }> {
-    const id = this.nextCollect++;
     this.metrics.refreshRegistryStats();
-    const results: MetricsJson[] = [await this.metrics.registry.getMetricsAsJSON()];
-    const waiting = new Set<number>();
-    await new Promise<void>((resolve) => {
-      this.collects.set(id, { waiting, results, resolve });
-      this.workers.forEach((w, wid) => {
-        if (!w) return;
-        waiting.add(wid);
-        w.postMessage({ type: 'collect', id } satisfies MainToWorker);
-      });
-      if (waiting.size === 0) resolve();
+    const own = await this.metrics.registry.getMetricsAsJSON();
+    const workers = (await this.collected.ask((id) => this.postToAll({ type: 'collect', id }))) ?? [];
+    return aggregateMetrics([own, ...workers]);
+  }
+
+  /** Posts `message` to every live worker; returns their ids. */
+  private postToAll(message: MainToWorker): number[] {
+    const ids: number[] = [];
+    this.workers.forEach((w, id) => {
+      if (!w) return;
+      w.postMessage(message);
+      ids.push(id);
     });
-    this.collects.delete(id);
-    return aggregateMetrics(results);
+    return ids;
   }
 
   /** Restarts worker `id` (SIGUSR2): its clients are closed with 1012 and reconnect to the others or to it. */
@@ -193,15 +180,9 @@ export class WorkerPool implements FramePublisher {
   private onMessage(id: number, worker: Worker, m: WorkerToMain): void {
     switch (m.type) {
       case 'published':
-        return this.settle(m.seq, id);
-      case 'collected': {
-        const c = this.collects.get(m.id);
-        if (!c) return;
-        c.results.push(m.metrics);
-        c.waiting.delete(id);
-        if (c.waiting.size === 0) c.resolve();
-        return;
-      }
+        return this.published.answer(m.seq, id, undefined);
+      case 'collected':
+        return this.collected.answer(m.id, id, m.metrics);
       case 'scrape':
         void this.scrape().then(({ contentType, body }) =>
           worker.postMessage({ type: 'scraped', id: m.id, contentType, body } satisfies MainToWorker));
@@ -233,25 +214,12 @@ export class WorkerPool implements FramePublisher {
       }).finally(() => mine.delete(requestId));
   }
 
-  private settle(seq: number, id: number): void {
-    const p = this.pending.get(seq);
-    if (!p) return;
-    p.waiting.delete(id);
-    if (p.waiting.size === 0) {
-      this.pending.delete(seq);
-      p.resolve();
-    }
-  }
-
   /** A worker that is gone will never answer: stop waiting for it, and stop its catch-ups. */
   private forget(id: number): void {
     for (const abort of this.inFlight.get(id)?.values() ?? []) abort.abort();
     this.inFlight.delete(id);
-    for (const seq of [...this.pending.keys()]) this.settle(seq, id);
-    for (const c of this.collects.values()) {
-      c.waiting.delete(id);
-      if (c.waiting.size === 0) c.resolve();
-    }
+    this.published.forget(id);
+    this.collected.forget(id);
   }
 
   private updateAlive(): void {

@@ -14,6 +14,7 @@ import { SlowConsumerLadder } from './slow-consumers';
 import { SharedCounterMap } from '../registry/shared-map';
 import type { CatchupAnswer } from '../ingest/catchup';
 import { DescriptorGuard } from './descriptors';
+import { PendingReplies } from './pending-replies';
 import {
   FramesMessage, MainToWorker, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
@@ -24,14 +25,24 @@ const cfg = data.config;
 const log = createLogger(cfg.logLevel, 'tickgate', cfg.logPretty).child({ worker: data.workerId });
 const metrics = createMetrics();
 const status = new Int32Array(data.status);
-const scrapes = new Map<number, (r: { contentType: string; body: string }) => void>();
-const catchups = new Map<number, { session: number; resolve: (answer: CatchupAnswer) => void }>();
+/** The one thread a worker asks, as PendingReplies names the threads that answer. */
+const MAIN_THREAD = 0;
+const scrapes = new PendingReplies<{ contentType: string; body: string }>();
+const catchups = new PendingReplies<CatchupAnswer>();
 /** The catch-up in flight per session (a session has at most one: later requests queue behind it). */
 const catchupOf = new Map<number, number>();
-let nextRequest = 1;
 let descriptors: DescriptorGuard | undefined;
 
 const send = (m: WorkerToMain) => main.postMessage(m);
+
+/** Sends the request `post` builds to the main thread; resolves with its answer. */
+async function askMain<A>(requests: PendingReplies<A>, post: (id: number) => void): Promise<A> {
+  const [answer] = await requests.ask((id) => {
+    post(id);
+    return [MAIN_THREAD];
+  })!;
+  return answer;
+}
 
 const server = new GatewayServer(
   {
@@ -41,17 +52,19 @@ const server = new GatewayServer(
     ladder: new SlowConsumerLadder(cfg, metrics), sweepMs: Math.min(250, cfg.conflateIntervalMs),
   },
   {
-    catchup: (session, request) => new Promise((resolve) => {
-      const id = nextRequest++;
-      catchups.set(id, { session, resolve });
-      catchupOf.set(session, id);
-      send({ type: 'catchup', id, request });
-    }),
+    catchup: async (session, request) => {
+      const answer = await askMain(catchups, (id) => {
+        catchupOf.set(session, id);
+        send({ type: 'catchup', id, request });
+      });
+      catchupOf.delete(session);
+      return answer;
+    },
     cancelCatchup: (session) => {
       const id = catchupOf.get(session);
       if (id === undefined) return;
       catchupOf.delete(session);
-      catchups.delete(id);
+      catchups.drop(id);
       send({ type: 'catchup-cancel', id });
     },
     registry: SharedRegistry.attach(data.registry),
@@ -72,11 +85,7 @@ const server = new GatewayServer(
     isReady: () => (Atomics.load(status, STATUS_READY) === 1
       ? { ready: true }
       : { ready: false, reason: 'stream reader is not connected to Redis' }),
-    metricsText: () => new Promise((resolve) => {
-      const id = nextRequest++;
-      scrapes.set(id, resolve);
-      send({ type: 'scrape', id });
-    }),
+    metricsText: () => askMain(scrapes, (id) => send({ type: 'scrape', id })),
     admitUpgrade: () => descriptors?.admitUpgrade() ?? true,
   },
 );
@@ -102,18 +111,11 @@ main.on('message', (m: MainToWorker) => {
       void metrics.registry.getMetricsAsJSON().then((json) => send({ type: 'collected', id: m.id, metrics: json }));
       return;
     case 'scraped':
-      scrapes.get(m.id)?.({ contentType: m.contentType, body: m.body });
-      scrapes.delete(m.id);
-      return;
+      return scrapes.answer(m.id, MAIN_THREAD, { contentType: m.contentType, body: m.body });
     case 'broadcast':
       return server.broadcast(m.topic, m.text);
-    case 'caughtup': {
-      const c = catchups.get(m.id);
-      if (c === undefined) return;
-      catchups.delete(m.id);
-      catchupOf.delete(c.session);
-      return c.resolve(m.answer);
-    }
+    case 'caughtup':
+      return catchups.answer(m.id, MAIN_THREAD, m.answer);
     case 'close':
       descriptors?.stop();
       void server.close(m.code, m.reason).then(() => process.exit(0));

@@ -106,14 +106,22 @@ const MESSAGE_KEYS = ['position', 'stream', 'after', 'through', 'reason'] as con
  */
 export const RESERVED_KEYS: ReadonlySet<string> = new Set<string>([...FRAME_KEYS, ...TICK_KEYS, ...MESSAGE_KEYS, 'extra']);
 
-/** Orders two stream ids numerically (`<ms>-<seq>`); string comparison is wrong once the lengths differ. */
+/**
+ * Orders two stream ids (-1, 0 or 1), the one comparator of the gateway and the SDK. Ids are canonical, as Redis
+ * writes them and isValidStreamId admits them, so a longer part is the larger number and parts of equal length
+ * compare digit by digit: no BigInt, which matters because the fan-out compares once per tick. '' (no id yet)
+ * orders before every id.
+ */
 export function compareStreamIds(a: string, b: string): number {
+  if (a === b) return 0;
   const da = a.indexOf('-');
   const db = b.indexOf('-');
-  const msa = BigInt(a.slice(0, da));
-  const msb = BigInt(b.slice(0, db));
-  if (msa !== msb) return msa < msb ? -1 : 1;
-  const sa = BigInt(a.slice(da + 1));
-  const sb = BigInt(b.slice(db + 1));
-  return sa === sb ? 0 : sa < sb ? -1 : 1;
+  if (da !== db) return da < db ? -1 : 1;
+  for (let i = 0; i < da; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  // Equal `<ms>-`: the longer sequence is the larger, and sequences of one length compare as strings.
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : 1;
 }

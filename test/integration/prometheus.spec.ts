@@ -162,7 +162,7 @@ describe('grafana dashboard queries against Prometheus scraping a live gateway',
     expect(queries.length).to.be.greaterThan(20);
     // A rate needs two samples in its window of each series, and a counter's series appears at its first event: poll
     // until every query has data (typically 3–5 s of 1 s scrapes), then report whichever still has none.
-    let failures: string[] = [];
+    let failures: string[];
     const deadline = Date.now() + 30_000;
     for (;;) {
       failures = [];

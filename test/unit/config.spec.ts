@@ -49,7 +49,7 @@ describe('config', () => {
         const entry = `\n  ${o.flag} (${o.env})\n      ${o.help}${o.default === '' ? '' : ` [default: ${o.default}]`}\n`;
         expect(help, `${command} ${o.flag}`).to.contain(entry);
       }
-      expect(help.split('\n').filter((l) => /^  --/.test(l)), `${command}: entries`).to.have.length(docs.length);
+      expect(help.split('\n').filter((l) => /^ {2}--/.test(l)), `${command}: entries`).to.have.length(docs.length);
     }
     expect(optionDocs('gateway').find((o) => o.flag === '--read-block-ms')).to.deep.equal({
       flag: '--read-block-ms', env: 'TICKGATE_READ_BLOCK_MS', default: '1000',

@@ -39,7 +39,7 @@ describe('grafana dashboard (grafana/dashboards/tickgate.json)', () => {
 
   it('is a provisionable dashboard: uid "tickgate", a title, a recent schemaVersion, panels', () => {
     expect(dashboard.uid).to.equal('tickgate');
-    expect(dashboard.title).to.be.a('string').and.not.be.empty;
+    expect(dashboard.title).to.be.a('string').with.length.above(0);
     expect(dashboard.schemaVersion).to.be.a('number').within(36, 41);
     expect(dashboard.panels).to.be.an('array').with.length.greaterThan(10);
   });
@@ -71,7 +71,7 @@ describe('grafana dashboard (grafana/dashboards/tickgate.json)', () => {
     const panels = dataPanels(dashboard);
     expect(panels.length).to.be.greaterThan(10);
     for (const p of panels) {
-      expect(p.targets, `panel "${p.title}" has no targets`).to.be.an('array').that.is.not.empty;
+      expect(p.targets, `panel "${p.title}" has no targets`).to.be.an('array').with.length.above(0);
       const refIds = new Set<string>();
       for (const t of p.targets!) {
         expect(t.expr, `panel "${p.title}" [${t.refId}] expr`).to.be.a('string').and.match(/\S/);
@@ -100,7 +100,7 @@ describe('grafana dashboard (grafana/dashboards/tickgate.json)', () => {
     const unknown: string[] = [];
     for (const { where, expr } of dashboardExpressions(dashboard)) {
       const names = metricNamesIn(expr);
-      expect(names, `${where} names no tickgate metric: ${expr}`).to.not.be.empty;
+      expect(names, `${where} names no tickgate metric: ${expr}`).to.have.length.above(0);
       for (const name of names) if (!exported.has(name)) unknown.push(`${where}: ${name}`);
     }
     expect(unknown, `not exported by the gateway:\n${unknown.join('\n')}`).to.deep.equal([]);

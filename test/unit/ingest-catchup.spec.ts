@@ -6,7 +6,7 @@ import { CatchupCancelled, ScanScheduler } from '../../src/ingest/catchup/scan';
 import { ScanRate } from '../../src/ingest/catchup/scan-rate';
 import type { PublishedHistory, RawEntry } from '../../src/ingest/fanout';
 import { SymbolHistory } from '../../src/ingest/history';
-import type { Redis } from '../../src/ingest/redis';
+import type { Redis } from '../../src/redis';
 import { compareStreamIds, Tick } from '../../src/wire/tick';
 
 const silent = pino({ level: 'silent' });

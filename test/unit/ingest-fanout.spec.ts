@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import pino from 'pino';
-import { Fanout, isAfter, RawEntry } from '../../src/ingest/fanout';
+import { Fanout, RawEntry } from '../../src/ingest/fanout';
 import type { StreamLoss } from '../../src/protocol/gap';
 import { createMetrics } from '../../src/metrics/metrics';
 import { SharedRegistry } from '../../src/registry/shared-registry';
 import { FORMAT_NAMES, FormatName, topicFor } from '../../src/wire/formats';
-import { TickBatch } from '../../src/wire/tick';
+import { compareStreamIds, TickBatch } from '../../src/wire/tick';
 
 const silent = pino({ level: 'silent' });
 
@@ -94,6 +94,7 @@ describe('ingest: Fanout (the hot path)', () => {
     subscribe(1, 'json', 'A');
     fanout.publishEntries('s', [entry('9-0', 'A'), entry('10-0', 'A'), entry('10-9', 'A'), entry('10-10', 'A'), entry('10-2', 'A'), entry('100-0', 'A')]);
     expect(encoded.map((e) => e.ids)).to.deep.equal([['9-0', '10-0', '10-9', '10-10', '100-0']]);
+    const isAfter = (a: string, b: string) => compareStreamIds(a, b) > 0;
     expect([isAfter('10-0', '9-0'), isAfter('9-0', '10-0'), isAfter('1-10', '1-9'), isAfter('1-9', '1-9'), isAfter('0-1', '')])
       .to.deep.equal([true, false, true, false, true]);
   });

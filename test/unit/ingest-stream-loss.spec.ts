@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { checkLoss, initialPosition, ReadPosition } from '../../src/ingest/stream-loss';
-import { findGroup, parseStreamInfo, StreamInfo } from '../../src/ingest/xinfo';
+import type { StreamInfo } from '../../src/ingest/replies';
 
 /** A stream as XINFO STREAM describes it; defaults: ids 1-0..10-0 added, none removed. */
 function info(over: Partial<StreamInfo> = {}): StreamInfo {
@@ -103,20 +103,5 @@ describe('ingest: loss before ingest (checkLoss)', () => {
 
   it('checks nothing against entries-added before the first check', () => {
     expect(checkLoss(initialPosition('3-0'), [], info({ entriesAdded: 1 })).loss).to.equal(undefined);
-  });
-
-  it('reads the fields it needs from an XINFO STREAM reply', () => {
-    const reply = ['length', 5, 'radix-tree-keys', 1, 'radix-tree-nodes', 2, 'last-generated-id', '10-0', 'max-deleted-entry-id', '8-0',
-      'entries-added', 10, 'recorded-first-entry-id', '6-0', 'groups', 1, 'first-entry', ['6-0', ['f', '6']], 'last-entry', ['10-0', ['f', '10']]];
-    expect(parseStreamInfo(reply)).to.deep.equal({ length: 5, lastGeneratedId: '10-0', maxDeletedId: '8-0', entriesAdded: 10, firstId: '6-0' });
-  });
-
-  it('finds one group in an XINFO GROUPS reply, its lag undefined when Redis reports nil', () => {
-    const group = (name: string, lag: number | null) => ['name', name, 'consumers', 1, 'pending', 3, 'last-delivered-id', '9-1',
-      'entries-read', 7, 'lag', lag];
-    const reply = [group('other', 0), group('tickgate:a', 2), group('tickgate:b', null)];
-    expect(findGroup(reply, 'tickgate:a')).to.deep.equal({ lastDeliveredId: '9-1', pending: 3, lag: 2 });
-    expect(findGroup(reply, 'tickgate:b')).to.deep.equal({ lastDeliveredId: '9-1', pending: 3, lag: undefined });
-    expect(findGroup(reply, 'tickgate:c')).to.equal(undefined);
   });
 });

@@ -235,7 +235,7 @@ describe('server auth', () => {
       const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
       const alphabet = 'AB-.*';
       const reference = (p: string, sym: string) =>
-        new RegExp('^' + p.split('*').map((x) => x.replace(/[.\-]/g, '\\$&')).join('[A-Za-z0-9._:/-]*') + '$').test(sym);
+        new RegExp('^' + p.split('*').map((x) => x.replace(/[.-]/g, '\\$&')).join('[A-Za-z0-9._:/-]*') + '$').test(sym);
       for (let i = 0; i < 5000; i++) {
         let p = '';
         for (let k = 1 + rnd(8); k > 0; k--) p += alphabet[rnd(alphabet.length)];

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
-import { isValidStreamId } from '../../src/wire/tick';
+import { compareStreamIds, isValidStreamId } from '../../src/wire/tick';
 import { hex } from './wire-fixtures';
 
 const FF9 = 'ff ff ff ff ff ff ff ff ff';
@@ -15,6 +15,16 @@ describe('wire: stream ids over the whole Redis range', () => {
     for (const id of ['', '1', '1-', '-1', '01-0', '1-00', '1-0-0', ' 1-0', '1-0 ', '+1-0', '1e3-0', '0x1-0', '1.0-0', '１-0',
       '18446744073709551616-0', '0-18446744073709551616', '99999999999999999999-0', '100000000000000000000-0', 5]) {
       expect(isValidStreamId(id), String(id)).to.equal(false);
+    }
+  });
+
+  it('orders ids as numbers over the whole range, whatever the lengths of their parts, with \'\' before every id', () => {
+    const ascending = ['', '0-0', '0-1', '0-9', '0-10', '0-18446744073709551615', '1-0', '9-99', '10-0', '10-2', '10-10',
+      '9007199254740993-0', '9007199254740993-1', '18446744073709551615-0', '18446744073709551615-18446744073709551615'];
+    for (let i = 0; i < ascending.length; i++) {
+      for (let j = 0; j < ascending.length; j++) {
+        expect(compareStreamIds(ascending[i], ascending[j]), `${ascending[i]} vs ${ascending[j]}`).to.equal(Math.sign(i - j));
+      }
     }
   });
 

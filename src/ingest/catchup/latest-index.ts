@@ -11,7 +11,7 @@ import { Logger } from '../../log';
 import { compareStreamIds, Tick } from '../../wire/tick';
 import type { RawEntry } from '../fanout';
 import { parseEntry } from '../parse-entry';
-import type { Redis } from '../redis';
+import type { Redis } from '../../redis';
 import { ScanRate } from './scan-rate';
 import { CatchupCancelled, symOf } from './scan';
 

@@ -13,7 +13,7 @@
 import { compareStreamIds, Tick } from '../../wire/tick';
 import type { RawEntry } from '../fanout';
 import { parseEntry } from '../parse-entry';
-import type { Redis } from '../redis';
+import type { Redis } from '../../redis';
 import { ScanRate } from './scan-rate';
 import { removals, removedAfter } from './stream-info';
 

@@ -3,8 +3,8 @@
  * replaying across a hole.
  */
 import { compareStreamIds } from '../../wire/tick';
-import type { Redis } from '../redis';
-import { parseStreamInfo } from '../xinfo';
+import type { Redis } from '../../redis';
+import { parseStreamInfo } from '../replies';
 
 export interface Removals {
   /** The newest id ever deleted by XDEL ('0-0': none). */
