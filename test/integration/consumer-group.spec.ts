@@ -73,11 +73,15 @@ describe('consumer group handling', function () {
     // An old entry stuck at a dead consumer, then newer ticks the gateway publishes at once.
     const [old] = await xaddTicks(producer, 'ticks', ['A'], 1);
     await producer.xReadGroup(GROUP, 'ghost', { key: 'ticks', id: '>' });
-    gw = await startGateway(redis.url, ['--claim-idle-ms', '1000', '--claim-interval-ms', '200']);
+    // Nothing is idle for a minute yet, so the gateway cannot claim the old entry during its start-up, however long
+    // that takes; once the fresh ticks are out, XCLAIM ... IDLE makes the entry claimable at the next sweep.
+    gw = await startGateway(redis.url, ['--claim-idle-ms', '60000', '--claim-interval-ms', '200']);
     await waitUntil('ready', async () => (await readyStatus(gw!.http)) === 200);
     const client = await TestClient.connect(gw.url);
     await client.request({ op: 'subscribe', symbols: ['A'] });
     const fresh = await xaddTicks(producer, 'ticks', ['A'], 5);
+    await waitUntil('fresh ticks delivered', () => client.idsOf('A').length === fresh.length);
+    await producer.xClaim('ticks', GROUP, 'ghost', 0, old, { IDLE: 120_000 });
     await waitUntil('old one claimed and acked', async () => (await producer.xPending('ticks', GROUP)).pending === 0);
     expect(client.idsOf('A')).to.deep.equal(fresh);
     expect(client.idsOf('A')).not.to.include(old);

@@ -222,12 +222,13 @@ describe('server auth', () => {
       expect(allows(['A*'], 'A\u00e9')).to.equal(false);
     });
 
-    it('stays fast on the worst globs it accepts (no backtracking blow-up)', () => {
+    it('has no backtracking blow-up on the worst globs it accepts', () => {
       const match = compileSymbols(Array.from({ length: 256 }, (_, i) => (i % 2 ? '*A*A*A*A*A*A*A*B' : 'A*A*A*A*A*A*A*A*C')));
       const t0 = process.hrtime.bigint();
-      for (let i = 0; i < 1000; i++) expect(match('A'.repeat(32))).to.equal(false);
-      // A 1,000-symbol subscribe against 256 eight-star globs; a backtracking RegExp takes minutes here.
-      expect(Number(process.hrtime.bigint() - t0) / 1e6).to.be.lessThan(1000);
+      for (let i = 0; i < 10; i++) expect(match('A'.repeat(32))).to.equal(false);
+      // Not a speed target: a backtracking RegExp needs minutes per symbol here, the compiled matcher about a
+      // millisecond on a loaded VM, so a bound 50x the loaded figure only catches the blow-up, never load.
+      expect(Number(process.hrtime.bigint() - t0) / 1e6).to.be.lessThan(500);
     });
 
     it('agrees with a reference glob matcher on random patterns and symbols (seeded)', () => {
