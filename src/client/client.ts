@@ -405,8 +405,8 @@ export class TickgateClient extends Emitter<ClientEvents> {
       if (frame.kind !== 'conflated' && (prev === undefined || compareIds(prev, last) > 0)) {
         this.emit('gap', { sym, expected: last, got: prev });
       }
-      if (!allAfter(ticks, last)) {
-        const kept = ticks.filter((t) => compareIds(t.id, last) > 0);
+      const kept = ticks.filter((t) => compareIds(t.id, last) > 0);
+      if (kept.length !== ticks.length) {
         this.duplicates += ticks.length - kept.length;
         if (kept.length === 0) return;
         ticks = kept;
@@ -515,11 +515,6 @@ export function compareIds(a: string, b: string): number {
 
 function order(x: string, y: string): number {
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-function allAfter(ticks: DataFrame['ticks'], last: string): boolean {
-  for (let i = 0; i < ticks.length; i++) if (compareIds(ticks[i].id, last) <= 0) return false;
-  return true;
 }
 
 function closedError(): TickgateError {

@@ -129,6 +129,7 @@ describe('client SDK: requests and connection lifecycle (in-memory socket)', () 
       const err = await errorOf(subscribed);
       expect([err.code, err.message]).to.deep.equal(['INVALID_SYMBOL', 'invalid symbol A']);
       expect(log).to.deep.equal([]);
+      expect(client.paused).to.equal(false);
     });
 
     it('names an error without code or message UNKNOWN, "request failed"', async () => {
