@@ -112,9 +112,9 @@ interface PendingRequest {
   op: Op;
   waiters: Waiter[];
   /** Symbols this subscribe added to the wanted set: dropped again if the server refuses the request. */
-  added: string[];
+  added?: string[];
   /** The subscribe sent on a new connection to restore the wanted set. */
-  restoring: boolean;
+  restoring?: boolean;
 }
 
 interface RequestBody {
@@ -138,18 +138,21 @@ export class TickgateClient extends Emitter<ClientEvents> {
   private waitingForOpen: Waiter[] = [];
   /** Pause calls to settle with the pause sent on the next open. */
   private pauseWaitingForOpen: Waiter[] = [];
-  /** A subscribe queued for the next open asked for a snapshot. */
-  private snapshotOnOpen = false;
+  /**
+   * The next resubscription asks for a snapshot of the symbols without a held id: set by a subscribe with `snapshot`
+   * queued for the first open, and by every open (a later connection is a reconnect, and a symbol without a held id
+   * then missed its earlier ticks).
+   */
+  private snapshotFresh = false;
   /** Last delivered stream id per wanted symbol; kept across reconnects for `since`. */
   private readonly lastIds = new Map<string, string>();
-  private everOpened = false;
   /** The application's intent: re-applied on every new connection. */
   private pausedByApp = false;
   private currentMode: StreamMode = 'full';
   private duplicates = 0;
   private nextId = 1;
   private attempt = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
   constructor(url: string, private readonly WebSocketImpl: WebSocketConstructor, options: ClientOptions = {}) {
@@ -158,7 +161,8 @@ export class TickgateClient extends Emitter<ClientEvents> {
     u.searchParams.set('format', options.format ?? 'json');
     u.searchParams.set('compression', options.compression ?? 'none');
     this.url = u.toString();
-    this.backoff = options.reconnect === false ? null : { ...DEFAULT_BACKOFF, ...(options.reconnect === true ? {} : options.reconnect) };
+    // Spreading `true` (reconnect with the defaults) adds nothing.
+    this.backoff = options.reconnect === false ? null : { ...DEFAULT_BACKOFF, ...(options.reconnect as Partial<BackoffOptions> | undefined) };
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_RAW_LENGTH;
     this.openSocket();
   }
@@ -201,7 +205,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     const added = symbols.filter((s) => !this.wanted.has(s));
     for (const s of added) this.wanted.add(s);
     if (!this.isOpen) {
-      if (options.snapshot) this.snapshotOnOpen = true;
+      if (options.snapshot) this.snapshotFresh = true;
       return new Promise((resolve, reject) => this.waitingForOpen.push({ resolve, reject }));
     }
     return this.request({ op: 'subscribe', symbols, ...(options.snapshot && { snapshot: true }) }, added);
@@ -215,7 +219,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     }
     // A new connection starts with no subscriptions: there is nothing to undo on the server.
     if (!this.isOpen) return Promise.resolve();
-    return this.request({ op: 'unsubscribe', symbols }, []);
+    return this.request({ op: 'unsubscribe', symbols });
   }
 
   /**
@@ -226,7 +230,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (this.closed) return Promise.reject(closedError());
     this.pausedByApp = true;
     if (!this.isOpen) return new Promise((resolve, reject) => this.pauseWaitingForOpen.push({ resolve, reject }));
-    return this.request({ op: 'pause' }, []);
+    return this.request({ op: 'pause' });
   }
 
   /**
@@ -241,7 +245,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
       this.settle(this.pauseWaitingForOpen.splice(0)); // those pauses are undone before they reached a server
       return Promise.resolve();
     }
-    return this.request({ op: 'resume' }, []);
+    return this.request({ op: 'resume' });
   }
 
   /** Round trip to the server, in ms. */
@@ -249,7 +253,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (this.closed) throw closedError();
     if (!this.isOpen) throw new TickgateError('DISCONNECTED', 'not connected');
     const start = Date.now();
-    await this.request({ op: 'ping' }, []);
+    await this.request({ op: 'ping' });
     return Date.now() - start;
   }
 
@@ -257,20 +261,19 @@ export class TickgateClient extends Emitter<ClientEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    clearTimeout(this.retryTimer);
     this.socket?.close(NORMAL_CLOSURE);
     this.rejectAll(closedError());
   }
 
-  private request(body: RequestBody, added: string[]): Promise<void> {
-    return new Promise((resolve, reject) => this.send(body, [{ resolve, reject }], added));
+  private request(body: RequestBody, added?: string[]): Promise<void> {
+    return new Promise((resolve, reject) => this.send(body, [{ resolve, reject }], { added }));
   }
 
   /** Sends a request whose ack or error settles `waiters`. Key order as in the protocol: op, id, then the rest. */
-  private send(body: RequestBody, waiters: Waiter[], added: string[], restoring = false): void {
+  private send(body: RequestBody, waiters: Waiter[], about: Pick<PendingRequest, 'added' | 'restoring'> = {}): void {
     const id = this.nextId++;
-    this.pending.set(id, { op: body.op, waiters, added, restoring });
+    this.pending.set(id, { op: body.op, waiters, ...about });
     const { op, ...rest } = body;
     this.socket!.send(JSON.stringify({ op, id, ...rest }));
   }
@@ -302,12 +305,10 @@ export class TickgateClient extends Emitter<ClientEvents> {
 
   private handleOpen(): void {
     this.currentMode = 'full';
-    const reconnected = this.everOpened;
-    this.everOpened = true;
+    const snapshotFresh = this.snapshotFresh;
+    this.snapshotFresh = true;
     const waiters = this.waitingForOpen;
     this.waitingForOpen = [];
-    const snapshotAsked = this.snapshotOnOpen;
-    this.snapshotOnOpen = false;
     if (this.wanted.size > 0) {
       // Resume: symbols with a held id continue from it (`since`); the others start from a snapshot when this is a
       // reconnect (their earlier ticks were never seen) or when a queued subscribe asked for one.
@@ -324,17 +325,17 @@ export class TickgateClient extends Emitter<ClientEvents> {
         }
       }
       const body: RequestBody = { op: 'subscribe', symbols };
-      if (fresh && (reconnected || snapshotAsked)) body.snapshot = true;
+      if (fresh && snapshotFresh) body.snapshot = true;
       if (resuming) body.since = since;
       // The backoff restarts only once the wanted set is restored (see the error path in handleMessage).
-      this.send(body, waiters, [], true);
+      this.send(body, waiters, { restoring: true });
     } else {
       this.attempt = 0;
       this.settle(waiters); // unsubscribed again before the connection opened
     }
     const pauseWaiters = this.pauseWaitingForOpen;
     this.pauseWaitingForOpen = [];
-    if (this.pausedByApp) this.send({ op: 'pause' }, pauseWaiters, []);
+    if (this.pausedByApp) this.send({ op: 'pause' }, pauseWaiters);
     else this.settle(pauseWaiters);
     this.emit('open');
   }
@@ -362,20 +363,20 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (msg.type === 'snapshot') return this.applySnapshot(msg);
     if (msg.type === 'mode') return this.applyMode(msg);
     if (msg.type === 'gap') return this.applyLoss(msg as Record<string, unknown>);
-    if (msg.type === 'error' && msg.code === 'RESUME_UNAVAILABLE') return this.resumeUnavailable(msg.symbols);
-    const request = typeof msg.id === 'number' ? this.pending.get(msg.id) : undefined;
+    const request = this.pending.get(msg.id as number);
     if (msg.type === 'error') {
+      if (msg.code === 'RESUME_UNAVAILABLE') return this.resumeUnavailable(msg.symbols);
       const err = new TickgateError(String(msg.code ?? 'UNKNOWN'), String(msg.message ?? 'request failed'));
       if (!request) return this.emit('error', err);
       if (request.restoring && isTransientError(err.code)) {
         // A connection that cannot restore its symbols would stay open and silent: start over with backoff. The
         // request stays pending, so the close hands its waiters to the next connection's resubscription.
         this.emit('error', err);
-        this.socket?.close(CLOSE_CODES.INTERNAL_ERROR, 'resubscription failed; reconnecting');
+        this.socket!.close(CLOSE_CODES.INTERNAL_ERROR, 'resubscription failed; reconnecting');
         return;
       }
       this.pending.delete(msg.id as number);
-      for (const s of request.added) this.wanted.delete(s);
+      if (request.added) for (const s of request.added) this.wanted.delete(s);
       if (request.op === 'pause') this.pausedByApp = false;
       else if (request.op === 'resume') this.pausedByApp = true;
       for (const w of request.waiters) w.reject(err);
@@ -406,17 +407,15 @@ export class TickgateClient extends Emitter<ClientEvents> {
       if (frame.kind !== 'conflated' && (prev === undefined || compareStreamIds(prev, last) > 0)) {
         this.emit('gap', { sym, expected: last, got: prev });
       }
-      if (!allAfter(ticks, last)) {
-        const kept = ticks.filter((t) => compareStreamIds(t.id, last) > 0);
+      const kept = ticks.filter((t) => compareStreamIds(t.id, last) > 0);
+      if (kept.length !== ticks.length) {
         this.duplicates += ticks.length - kept.length;
         if (kept.length === 0) return;
         ticks = kept;
         frame = { ...frame, ticks };
       }
     }
-    let newest = last;
-    for (const t of ticks) if (newest === undefined || compareStreamIds(t.id, newest) > 0) newest = t.id;
-    if (newest !== undefined) this.lastIds.set(sym, newest);
+    for (const t of ticks) this.hold(sym, t.id);
     this.emit('ticks', frame);
   }
 
@@ -428,13 +427,14 @@ export class TickgateClient extends Emitter<ClientEvents> {
       this.emit('error', err as Error);
       return;
     }
-    for (const t of snapshot.ticks) {
-      if (!this.wanted.has(t.sym)) continue;
-      const last = this.lastIds.get(t.sym);
-      // Forward only: an older snapshot tick must not re-admit ticks already delivered.
-      if (last === undefined || compareStreamIds(t.id, last) > 0) this.lastIds.set(t.sym, t.id);
-    }
+    for (const t of snapshot.ticks) if (this.wanted.has(t.sym)) this.hold(t.sym, t.id);
     this.emit('snapshot', snapshot);
+  }
+
+  /** Moves the held id of `sym` to `id` if that is newer: forward only, so an older id cannot re-admit ticks already delivered. */
+  private hold(sym: string, id: string): void {
+    const last = this.lastIds.get(sym);
+    if (last === undefined || compareStreamIds(id, last) > 0) this.lastIds.set(sym, id);
   }
 
   private applyMode(msg: object): void {
@@ -462,7 +462,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     }
     const symbols = [...this.wanted];
     for (const sym of symbols) this.emit('gap', { sym, expected: this.lastIds.get(sym), got: undefined, loss });
-    if (symbols.length > 0 && this.isOpen && !this.pausedByApp) this.send({ op: 'snapshot', symbols }, [], []);
+    if (symbols.length > 0 && this.isOpen && !this.pausedByApp) this.send({ op: 'snapshot', symbols }, []);
   }
 
   /** The request goes on: the server sends a snapshot of these symbols, which restarts their chains. */
@@ -485,10 +485,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (reconnect) {
       const delay = backoffDelay(this.attempt, this.backoff!);
       this.attempt++;
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null;
-        this.openSocket();
-      }, delay);
+      this.retryTimer = setTimeout(() => this.openSocket(), delay);
       this.emit('reconnecting', this.attempt, delay);
     } else {
       this.closed = true;
@@ -507,10 +504,6 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 }
 
-function allAfter(ticks: DataFrame['ticks'], last: string): boolean {
-  for (let i = 0; i < ticks.length; i++) if (compareStreamIds(ticks[i].id, last) <= 0) return false;
-  return true;
-}
 
 function closedError(): TickgateError {
   return new TickgateError('CLOSED', 'the client was closed');

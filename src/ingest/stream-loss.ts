@@ -72,7 +72,8 @@ export function checkLoss(pos: ReadPosition, read: readonly string[], info: Stre
     if (!isAfter(bound, floor)) return { loss: undefined, lost: undefined, next: { ...next, recreatedPending: true } };
     return announce(bound, 'stream_recreated', undefined);
   };
-  if (pos.recreatedPending || (pos.entriesAdded >= 0 && info.entriesAdded < pos.entriesAdded)) return recreated();
+  // Before the first check `entriesAdded` is -1, below every count Redis reports.
+  if (pos.recreatedPending || info.entriesAdded < pos.entriesAdded) return recreated();
 
   const empty = info.length === 0;
   let trimmedThrough: string | undefined;
@@ -89,8 +90,8 @@ export function checkLoss(pos: ReadPosition, read: readonly string[], info: Stre
       if (lost < 0) return recreated();
     }
     if (lost === undefined || lost > 0) {
-      // Lost ids lie before the read's first entry, or after its last and before F.
-      trimmedThrough = empty || read.length === 0 || isAfter(info.firstId, last) ? removedBefore : read[0];
+      // Lost ids lie before the read's first entry, or after its last and before F (with no read, F is after `last`).
+      trimmedThrough = empty || isAfter(info.firstId, last) ? removedBefore : read[0];
     }
   }
   const deleted = isAfter(info.maxDeletedId, floor);

@@ -172,6 +172,12 @@ describe('ingest: Fanout frontiers and position', () => {
     expect(fanout.frontier('s')).to.equal('8-0');
   });
 
+  it('is set up by a group created at the start of its stream (0-0): snapshots need not wait for a first tick', () => {
+    const { fanout } = setup(['json'], quiet);
+    fanout.startsAfter('s', '0-0');
+    expect([fanout.frontier('s'), fanout.position]).to.deep.equal(['0-0', '0-0']);
+  });
+
   it('keeps as position the newest frontier over every stream', () => {
     const { fanout } = setup(['json'], quiet);
     fanout.startsAfter('s1', '9-0');
@@ -206,6 +212,18 @@ describe('ingest: Fanout positions held by clients before the first publish', ()
     expect(prevs(held, [entry('5-0', 'S0'), entry('5-1', 'S1'), entry('5-2', 'S65536')])).to.deep.equal([
       ['S0', ''], ['S1', '1-0'], ['S65536', '1-0'],
     ]);
+  });
+
+  it('keeps no position for a symbol already published, so it takes no room from those not yet published', () => {
+    const frames: TickBatch[] = [];
+    const { fanout, subscribe } = setup(['json'], (_f, batch) => (frames.push({ ...batch }), ''));
+    subscribe(1, 'json', 'S0');
+    fanout.publishEntries('s', [entry('1-0', 'P')]);
+    fanout.heldByClient('S0', '1-0');
+    fanout.heldByClient('P', '1-0');
+    for (let i = 1; i < 65_536; i++) fanout.heldByClient(`S${i}`, '1-0');
+    fanout.publishEntries('s', [entry('5-0', 'S0')]);
+    expect(frames.map((f) => [f.sym, f.prev])).to.deep.equal([['S0', '1-0']]);
   });
 
   it('at the bound, moves an already held symbol to an older position without forgetting any other symbol', () => {

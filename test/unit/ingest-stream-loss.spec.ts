@@ -104,4 +104,41 @@ describe('ingest: loss before ingest (checkLoss)', () => {
   it('checks nothing against entries-added before the first check', () => {
     expect(checkLoss(initialPosition('3-0'), [], info({ entriesAdded: 1 })).loss).to.equal(undefined);
   });
+
+  it('takes a stream that never had an entry, at the first check, for what it is: nothing lost, nothing pending', () => {
+    const r = checkLoss(initialPosition('0-0'), [], info({ length: 0, entriesAdded: 0, lastGeneratedId: '0-0', firstId: '0-0' }));
+    expect(r).to.deep.equal({ loss: undefined, lost: undefined, next: { after: '0-0', announcedThrough: '', entriesAdded: 0, addedThroughAfter: 0, recreatedPending: false } });
+  });
+
+  it('bounds a recreated key found at a check without a read by the new key\'s first entry', () => {
+    const r = checkLoss(position({ entriesAdded: 10 }), [], info({ entriesAdded: 2, length: 2, firstId: '20-0', lastGeneratedId: '21-0' }));
+    expect(r.loss).to.deep.equal({ after: '3-0', through: '20-0', reason: 'stream_recreated' });
+  });
+
+  it('bounds a recreated key that is empty again by its last generated id', () => {
+    const r = checkLoss(position({ entriesAdded: 10 }), [], info({ entriesAdded: 3, length: 0, firstId: '0-0', lastGeneratedId: '25-0' }));
+    expect(r.loss).to.deep.equal({ after: '3-0', through: '25-0', reason: 'stream_recreated' });
+  });
+
+  it('bounds the hole by the read\'s first entry when entries of the read were trimmed after it returned', () => {
+    // 4-0 and 5-0 trimmed unread; the read got 6-0..8-0; then 6-0 was trimmed too: F = 7-0.
+    const r = checkLoss(position({ addedThroughAfter: 3 }), ['6-0', '7-0', '8-0'], info({ firstId: '7-0', length: 4 }));
+    expect(r.loss).to.deep.equal({ after: '3-0', through: '6-0', reason: 'trimmed' });
+    expect(r.lost).to.equal(2);
+  });
+
+  it('bounds the hole by the last generated id when the stream was trimmed empty after a read', () => {
+    // 4-0 and 5-0 trimmed unread; the read got 6-0..8-0; 9-0 and 10-0 were added and everything was trimmed.
+    const r = checkLoss(position({ addedThroughAfter: 3 }), ['6-0', '7-0', '8-0'], info({ firstId: '0-0', length: 0 }));
+    expect(r.loss).to.deep.equal({ after: '3-0', through: '10-0', reason: 'trimmed' });
+    expect(r.lost).to.equal(4);
+  });
+
+  it('weighs no counts when an XDEL reached the first entry (they would include deleted entries): the deletion is announced', () => {
+    // Here the counts could not even hold in one key; announcing through max-deleted-entry-id still covers the hole.
+    const r = checkLoss(position({ addedThroughAfter: 3, entriesAdded: 3 }), ['20-0', '21-0'],
+      info({ entriesAdded: 5, length: 4, firstId: '20-0', maxDeletedId: '22-0', lastGeneratedId: '24-0' }));
+    expect(r.loss).to.deep.equal({ after: '3-0', through: '22-0', reason: 'deleted' });
+    expect(r.lost).to.equal(undefined);
+  });
 });
