@@ -1,7 +1,7 @@
 # tickgate: `make run` (demo), `make test` (typecheck + lint + every test), `make bench`.
 NODE_BIN := node_modules/.bin
 
-.PHONY: install system-deps build typecheck lint test test-unit test-integration test-faults mutate run bench clean
+.PHONY: install system-deps build sdk-pack typecheck lint test test-unit test-integration test-faults mutate run bench clean
 
 # npm ci only when the lockfile changed since the last install (npm writes node_modules/.package-lock.json).
 node_modules/.package-lock.json: package-lock.json package.json
@@ -20,6 +20,11 @@ build: install
 	@chmod +x dist/cli.js
 	node dist/client/build-browser.js
 	node dist/web/build/build-web.js
+
+# The client SDK as its own npm package, at the gateway's version: dist/tickgate-client-<version>.tgz
+# (src/client/pack-sdk.ts; what it holds is in src/client/README.md).
+sdk-pack: build
+	node dist/client/pack-sdk.js
 
 typecheck: install
 	$(NODE_BIN)/tsc -p tsconfig.json --noEmit

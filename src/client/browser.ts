@@ -1,6 +1,7 @@
 /**
- * The SDK for browsers, bundled to dist/client/tickgate-client.mjs by build-browser.ts. Uses the native WebSocket
- * and the pure-JS LZ4 decoder: nothing from Node (no `ws`, no lz4-napi) may be reachable from this entry.
+ * The SDK for browsers, bundled to dist/client/tickgate-client.mjs by build-browser.ts (and by pack-sdk.ts to the
+ * tickgate-client package's dist/browser.mjs). Uses the native WebSocket and the pure-JS LZ4 decoder: nothing from
+ * Node (no `ws`, no lz4-napi) may be reachable from this entry.
  */
 import { ClientOptions, TickgateClient, WebSocketConstructor } from './client';
 

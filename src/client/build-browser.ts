@@ -8,13 +8,16 @@
 import { build, Plugin } from 'esbuild';
 import * as path from 'path';
 
-/** Fails the build when `ws` or lz4-napi is reachable from a browser entry; `target` names the bundle in the error. */
-export function nodeOnlyGuard(target: string): Plugin {
+/** The packages that exist only for Node: neither may reach a browser bundle. */
+const NODE_ONLY = ['ws', 'lz4-napi'];
+
+/** Fails the build when one of `modules` is reachable from its entry; `target` names the bundle in the error. */
+export function forbidImports(target: string, modules: readonly string[] = NODE_ONLY): Plugin {
   return {
-    name: 'node-only-guard',
+    name: 'forbid-imports',
     setup(b) {
-      b.onResolve({ filter: /^(ws|lz4-napi)$/ }, (args) => ({
-        errors: [{ text: `${args.path} is Node-only and must not reach ${target} (imported by ${args.importer})` }],
+      b.onResolve({ filter: new RegExp(`^(${modules.join('|')})$`) }, (args) => ({
+        errors: [{ text: `${args.path} must not reach ${target} (imported by ${args.importer})` }],
       }));
     },
   };
@@ -30,7 +33,7 @@ export async function buildBrowserBundle(root = process.cwd(), outfile = path.jo
     target: 'es2020',
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [nodeOnlyGuard('the browser bundle')],
+    plugins: [forbidImports('the browser bundle')],
   });
   return outfile;
 }

@@ -1,17 +1,17 @@
-/** The SDK for Node: `connect` uses the `ws` package. */
-import WebSocket from 'ws';
-import { ClientOptions, TickgateClient, WebSocketConstructor } from './client';
+/**
+ * The SDK for Node: `connect` uses the global WebSocket where there is one (Node 22+), else the `ws` package. `ws`
+ * is required only then, so the tickgate-client package can list it as an optional dependency that Node 22+ and
+ * bundles for browsers do without.
+ */
+import { connect as connectWith } from './browser';
+import type { ClientOptions, TickgateClient, WebSocketConstructor } from './client';
 
-export { TickgateClient } from './client';
-export type { ClientOptions, ClientEvents, GapEvent, SubscribeOptions, WebSocketConstructor, WebSocketLike } from './client';
-export type { ModeChange, SnapshotFrame, SnapshotTick, StreamMode } from './messages';
-export { TickgateError } from './errors';
-export type { ClientErrorCode } from './errors';
-export { decodeFrame } from '../wire/frame';
-export { FrameDecodeError } from '../wire/errors';
-export type { DataFrame, FrameKind, Tick } from '../wire/tick';
+// Everything the browser entry exports, with `connect` replaced by the one below (a local export wins over `export *`).
+export * from './browser';
 
-/** Opens a connection (and keeps it open, reconnecting) to `url`, e.g. `ws://localhost:8080/v1/stream`. */
+/** Opens a connection (and keeps it open, reconnecting) to `url`, e.g. `ws://localhost:9001/v1/stream`. */
 export function connect(url: string, options: ClientOptions & { WebSocket?: WebSocketConstructor } = {}): TickgateClient {
-  return new TickgateClient(url, options.WebSocket ?? (WebSocket as unknown as WebSocketConstructor), options);
+  const WebSocket = options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined)
+    ?? (require('ws') as { WebSocket: WebSocketConstructor }).WebSocket;
+  return connectWith(url, { ...options, WebSocket });
 }

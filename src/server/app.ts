@@ -105,8 +105,8 @@ export class GatewayServer {
     if (opts.serveMetrics) getAndHead(this.app, '/metrics', (res, head) => this.metrics(res, head));
     // The demo page (dist/web) and the browser SDK bundle (dist/client), when they were built.
     const dist = join(__dirname, '..');
-    mountStaticDir(this.app, join(dist, 'web'), '/', () => true);
-    mountStaticDir(this.app, join(dist, 'client'), '/client/', (name) => name === SDK_BUNDLE);
+    mountStaticDir(this.app, join(dist, 'web'), '/', () => true, opts.allowedOrigins);
+    mountStaticDir(this.app, join(dist, 'client'), '/client/', (name) => name === SDK_BUNDLE, opts.allowedOrigins);
     this.app.any('/*', (res, req) => json(res, '404 Not Found', { error: 'NOT_FOUND' }, req.getMethod() === 'head'));
   }
 

@@ -2,14 +2,14 @@
  * Plain HTTP routes of the App (health, readiness, metrics, static files): each answers GET and HEAD alike, HEAD
  * with the same status and headers (content-length included) and no body, as load balancers and probes expect.
  */
-import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 
-/** What a route answers; `head` tells `send` to leave the body out. */
-export type RouteHandler = (res: HttpResponse, head: boolean) => void;
+/** What a route answers; `head` tells `send` to leave the body out. `req` is valid only until the handler returns. */
+export type RouteHandler = (res: HttpResponse, head: boolean, req: HttpRequest) => void;
 
 export function getAndHead(app: TemplatedApp, path: string, handler: RouteHandler): void {
-  app.get(path, (res) => handler(res, false));
-  app.head(path, (res) => handler(res, true));
+  app.get(path, (res, req) => handler(res, false, req));
+  app.head(path, (res, req) => handler(res, true, req));
 }
 
 /**

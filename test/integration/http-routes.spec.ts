@@ -17,7 +17,7 @@ interface RawResponse {
  * Sends `requests` pipelined on one raw connection and parses the answers by content-length. A HEAD answer that
  * carried a body would be read as the start of the next answer, so the next status line would not parse.
  */
-function pipelined(port: number, requests: { method: string; path: string }[]): Promise<RawResponse[]> {
+function pipelined(port: number, requests: { method: string; path: string; origin?: string }[]): Promise<RawResponse[]> {
   return new Promise((resolve, reject) => {
     const sock = connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
@@ -42,7 +42,8 @@ function pipelined(port: number, requests: { method: string; path: string }[]): 
         }
       }
     });
-    sock.write(requests.map((r) => `${r.method} ${r.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`).join(''));
+    const origin = (r: { origin?: string }) => (r.origin === undefined ? '' : `Origin: ${r.origin}\r\n`);
+    sock.write(requests.map((r) => `${r.method} ${r.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${origin(r)}\r\n`).join(''));
   });
 }
 
@@ -84,6 +85,15 @@ describe('HTTP routes', function () {
     expect(get.body).to.contain('tickgate_connections_opened_total');
   });
 
+  it('serves the page and the SDK bundle to any origin (`*`) while --allowed-origins is unset', async () => {
+    const answers = await pipelined(gw.port, ['/client/tickgate-client.mjs', '/', '/app.js']
+      .flatMap((path) => [{ method: 'GET', path, origin: 'https://elsewhere.example' }, { method: 'HEAD', path }]));
+    for (const a of answers) {
+      expect(a.headers['access-control-allow-origin']).to.equal('*');
+      expect(a.headers).to.not.have.property('vary');
+    }
+  });
+
   it('serves no source map, CommonJS SDK module or build script: 404 NOT_FOUND for GET and HEAD', async () => {
     const hidden = ['/app.js.map', '/client/tickgate-client.mjs.map', '/client/build-browser.js', '/client/client.js',
       '/client/browser.js', '/client/client.js.map', '/build/build-web.js', '/page/app.js'];
@@ -94,5 +104,39 @@ describe('HTTP routes', function () {
       expect(answers[2 * i + 1].status, path).to.equal(404);
       expect(answers[2 * i + 1].body, path).to.equal('');
     });
+  });
+});
+
+describe('HTTP routes with --allowed-origins: CORS of the page and the SDK bundle', function () {
+  this.timeout(30_000);
+  let redis: PrivateRedis;
+  let producer: PlainRedis;
+  let gw: GatewayProcess;
+
+  before(async () => {
+    ({ redis, producer, gw } = await startStack(['--allowed-origins', 'https://app.example.com,http://localhost:3000']));
+  });
+
+  after(() => stopStack({ redis, producer, gw }));
+
+  it('echoes an allowed Origin with Vary: Origin, for GET and HEAD', async () => {
+    const requests = ['/client/tickgate-client.mjs', '/index.html'].flatMap((path) => ['GET', 'HEAD']
+      .flatMap((method) => [{ method, path, origin: 'https://app.example.com' }, { method, path, origin: 'http://localhost:3000' }]));
+    const answers = await pipelined(gw.port, requests);
+    answers.forEach((a, i) => {
+      expect(a.status, requests[i].path).to.equal(200);
+      expect(a.headers['access-control-allow-origin'], `${requests[i].method} ${requests[i].path}`).to.equal(requests[i].origin);
+      expect(a.headers.vary).to.equal('Origin');
+    });
+  });
+
+  it('gives another origin, or a request without Origin, the file with Vary: Origin and no Access-Control-Allow-Origin', async () => {
+    const answers = await pipelined(gw.port, [{ method: 'GET', path: '/client/tickgate-client.mjs', origin: 'https://evil.example' },
+      { method: 'GET', path: '/client/tickgate-client.mjs' }, { method: 'HEAD', path: '/app.js', origin: 'https://evil.example' }]);
+    for (const a of answers) {
+      expect(a.status).to.equal(200);
+      expect(a.headers).to.not.have.property('access-control-allow-origin');
+      expect(a.headers.vary).to.equal('Origin');
+    }
   });
 });

@@ -8,7 +8,7 @@
 import { build } from 'esbuild';
 import { copyFileSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import { nodeOnlyGuard } from '../../client/build-browser';
+import { forbidImports } from '../../client/build-browser';
 
 const ASSETS = ['index.html', 'style.css', 'favicon.svg'];
 
@@ -26,7 +26,7 @@ export async function buildWeb(root: string, outdir = path.join(root, 'dist/web'
     minify: true,
     sourcemap: true,
     logLevel: 'warning',
-    plugins: [nodeOnlyGuard('the demo page')],
+    plugins: [forbidImports('the demo page')],
   });
   for (const name of ASSETS) copyFileSync(path.join(page, name), path.join(outdir, name));
   return ['app.js', 'app.js.map', ...ASSETS].map((name) => path.join(outdir, name));
