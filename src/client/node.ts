@@ -12,6 +12,7 @@ export * from './browser';
 /** Opens a connection (and keeps it open, reconnecting) to `url`, e.g. `ws://localhost:9001/v1/stream`. */
 export function connect(url: string, options: ClientOptions & { WebSocket?: WebSocketConstructor } = {}): TickgateClient {
   const WebSocket = options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined)
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only when needed: `ws` is optional
     ?? (require('ws') as { WebSocket: WebSocketConstructor }).WebSocket;
   return connectWith(url, { ...options, WebSocket });
 }

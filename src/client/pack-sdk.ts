@@ -74,6 +74,7 @@ export async function packSdk(repo: string, outDir = path.join(repo, 'dist')): P
       plugins: [forbidImports('the Node SDK', ['lz4-napi'])],
     });
     // Named, not `export *`: Node cannot list a CommonJS module's exports for ESM reliably, so they are read here.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle just written, loaded to list it
     const names = Object.keys(require(path.join(dist, 'index.cjs')) as object).sort();
     writeFileSync(path.join(dist, 'index.mjs'), `import sdk from './index.cjs';\n\nexport const { ${names.join(', ')} } = sdk;\n`);
     await buildBrowserBundle(repo, path.join(dist, 'browser.mjs'));
