@@ -1,6 +1,7 @@
 /**
- * Parses and validates client requests. Pure functions: the session decides what to do with a valid request, and
- * every invalid one becomes a typed RequestError that names the problem precisely.
+ * Client requests (protocol v1): the SDK writes them with encodeRequest, the gateway reads them with parseRequest.
+ * Pure functions: the session decides what to do with a valid request, and every invalid one becomes a typed
+ * RequestError that names the problem precisely.
  */
 import { ErrorCode } from './codes';
 import { isStreamIdSyntax, isValidStreamId, isValidSymbol, SYMBOL_MAX_LENGTH } from '../wire/tick';
@@ -23,6 +24,22 @@ export type Request =
   /** A fresh snapshot of symbols the connection already holds (after a gap announcement, src/protocol/gap.ts). */
   | { op: 'snapshot'; id: RequestId; symbols: string[] }
   | { op: 'ping' | 'subscriptions' | 'pause' | 'resume'; id: RequestId };
+
+/** A request as a client writes it: a subscribe's `snapshot` and `since` may be left out. */
+export type OutgoingRequest =
+  | (Omit<SubscribeRequest, 'snapshot' | 'since'> & Partial<Pick<SubscribeRequest, 'snapshot' | 'since'>>)
+  | Exclude<Request, SubscribeRequest>;
+
+/**
+ * The request's text frame, keys in the README's order (op, id, then the rest). What parseRequest would take as
+ * its default is left out: a null id, `snapshot` false, an empty `since`.
+ */
+export function encodeRequest(req: OutgoingRequest): string {
+  const sub = req.op === 'subscribe' ? req : undefined;
+  const since = sub?.since !== undefined && Object.keys(sub.since).length > 0 ? sub.since : undefined;
+  return JSON.stringify({ op: req.op, id: req.id ?? undefined, symbols: 'symbols' in req ? req.symbols : undefined,
+    snapshot: sub?.snapshot === true || undefined, since });
+}
 
 export class RequestError extends Error {
   constructor(readonly code: ErrorCode, message: string, readonly id: RequestId = null) {

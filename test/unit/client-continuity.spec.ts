@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ClientEvents, GapEvent } from '../../src/client/client';
 import { connect, TickgateClient } from '../../src/client/node';
-import { decodeModeMessage, decodeSnapshotFrame, SnapshotFrame } from '../../src/client/messages';
+import { decodeMode, decodeSnapshot, SnapshotFrame } from '../../src/protocol/messages';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FormatName } from '../../src/wire/formats';
 import { DataFrame, FrameKind, Tick } from '../../src/wire/tick';
@@ -384,12 +384,12 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
 describe('client SDK: snapshot and mode message decoders', () => {
   it('decodes snapshot ticks with their symbol, keeping unknown string fields as extra', () => {
     const text = '{"type":"snapshot","id":"r1","position":"5-0","ticks":[{"sym":"A","id":"5-0","ts":5,"px":"1.0","sz":"2","side":"buy","venue":"X"}]}';
-    expect(decodeSnapshotFrame(text)).to.deep.equal({
+    expect(decodeSnapshot(text)).to.deep.equal({
       id: 'r1',
       position: '5-0',
       ticks: [{ sym: 'A', id: '5-0', ts: 5, px: '1.0', sz: '2', side: 'buy', extra: { venue: 'X' } }],
     });
-    expect(decodeSnapshotFrame({ type: 'snapshot', position: '1-0', ticks: [] })).to.deep.equal({ position: '1-0', ticks: [] });
+    expect(decodeSnapshot({ type: 'snapshot', position: '1-0', ticks: [] })).to.deep.equal({ position: '1-0', ticks: [] });
   });
 
   it('rejects snapshots without a position, with a tick lacking sym, or that are not snapshots', () => {
@@ -401,15 +401,15 @@ describe('client SDK: snapshot and mode message decoders', () => {
       'null',
       '[',
     ]) {
-      expect(() => decodeSnapshotFrame(bad), bad).to.throw().with.property('code', 'BAD_JSON_FRAME');
+      expect(() => decodeSnapshot(bad), bad).to.throw().with.property('code', 'BAD_JSON_FRAME');
     }
   });
 
   it('decodes the three modes and nothing else', () => {
     for (const mode of ['full', 'conflated', 'snapshot-only']) {
-      expect(decodeModeMessage(`{"type":"mode","mode":"${mode}","reason":"r"}`)).to.deep.equal({ mode, reason: 'r' });
+      expect(decodeMode(`{"type":"mode","mode":"${mode}","reason":"r"}`)).to.deep.equal({ mode, reason: 'r' });
     }
-    expect(decodeModeMessage('{"type":"mode","mode":"full"}')).to.deep.equal({ mode: 'full', reason: '' });
-    expect(() => decodeModeMessage('{"type":"mode","mode":"closed"}')).to.throw().with.property('code', 'BAD_JSON_FRAME');
+    expect(decodeMode('{"type":"mode","mode":"full"}')).to.deep.equal({ mode: 'full', reason: '' });
+    expect(() => decodeMode('{"type":"mode","mode":"closed"}')).to.throw().with.property('code', 'BAD_JSON_FRAME');
   });
 });
