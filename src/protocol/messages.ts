@@ -10,7 +10,7 @@
  */
 import { FrameDecodeError } from '../wire/errors';
 import { decodeJsonTick } from '../wire/json';
-import { isValidStreamId, isValidSymbol, Tick } from '../wire/tick';
+import { isValidStreamId, isValidSymbol, RESERVED_KEYS, Tick } from '../wire/tick';
 import { decodeGapMessage, StreamLoss } from './gap';
 import { Request, RequestId } from './requests';
 
@@ -162,7 +162,13 @@ export function decodeSnapshot(input: string | object): SnapshotFrame {
   const ticks = o.ticks.map((raw: unknown): SnapshotTick => {
     const sym = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).sym : undefined;
     if (!isValidSymbol(sym)) throw bad('snapshot tick without a valid sym');
-    return { sym, ...decodeJsonTick(raw) };
+    const tick: SnapshotTick = { sym, ...decodeJsonTick(raw) };
+    // The gateway writes a snapshot tick's extras under `extra` (a data frame's beside the known keys); both are read.
+    const nested = (raw as Record<string, unknown>).extra;
+    if (typeof nested === 'object' && nested !== null) {
+      for (const [k, v] of Object.entries(nested)) if (!RESERVED_KEYS.has(k) && typeof v === 'string') (tick.extra ??= {})[k] = v;
+    }
+    return tick;
   });
   const frame: SnapshotFrame = { position: o.position, ticks };
   if (isId(o.id)) frame.id = o.id;

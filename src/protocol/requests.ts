@@ -51,7 +51,7 @@ export class RequestError extends Error {
 /** Ids are echoed back verbatim, so they are bounded: a number, or a string of at most 64 characters. */
 function parseId(value: unknown): RequestId {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (Number.isFinite(value)) return value as number;
   if (typeof value === 'string' && value.length <= 64) return value;
   throw new RequestError('BAD_REQUEST', '"id" must be a finite number or a string of at most 64 characters');
 }
