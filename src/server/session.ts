@@ -121,7 +121,8 @@ export class SessionHandler {
 
   /** Requests that arrived during a catch-up, in order, until one starts another catch-up. */
   private runQueued(ws: Socket, s: SessionData): void {
-    while (s.state !== SessionState.CatchingUp && s.state !== SessionState.Closed && s.queued !== undefined && s.queued.length > 0) this.handle(ws, s, s.queued.shift()!);
+    const runs = () => s.state === SessionState.Open || s.state === SessionState.Paused;
+    while (runs() && s.queued !== undefined && s.queued.length > 0) this.handle(ws, s, s.queued.shift()!);
   }
 
   private subscribe(ws: Socket, s: SessionData, req: SubscribeRequest): void {
