@@ -22,7 +22,7 @@
  */
 import { CLOSES, isTransientError, shouldReconnect } from '../protocol/codes';
 import { decodeGapMessage, StreamLoss } from '../protocol/gap';
-import { decodeError, decodeMode, ErrorReply, decodeSnapshot, ModeChange, SnapshotFrame, StreamMode } from '../protocol/messages';
+import { decodeError, decodeMode, decodeSnapshot, ErrorReply, ModeChange, SnapshotFrame, StreamMode } from '../protocol/messages';
 import { encodeRequest, OutgoingRequest } from '../protocol/requests';
 import { decodeFrame } from '../wire/frame';
 import { Compression } from '../wire/formats';

@@ -229,7 +229,7 @@ export class GatewayServer {
       extensions: req.getHeader('sec-websocket-extensions'), ctx,
       format: formatName(encoding, compression), ip: Buffer.from(res.getRemoteAddressAsText()).toString(),
     };
-    let problem = '';
+    let problem: string | undefined;
     if (!ENCODINGS.includes(encoding)) problem = `unsupported format ${JSON.stringify(encoding)}: use ${ENCODINGS.join(' or ')}`;
     else if (!COMPRESSIONS.includes(compression)) problem = `unsupported compression ${JSON.stringify(compression)}: use ${COMPRESSIONS.join(' or ')}`;
     else if (!this.opts.formats.has(handshake.format)) problem = `format ${handshake.format} is not available in this build`;

@@ -4,6 +4,7 @@
  * it without importing the handler.
  */
 import type { WebSocket } from 'uWebSockets.js';
+import type { StreamMode } from '../protocol/messages';
 import type { Request } from '../protocol/requests';
 import type { FormatName } from '../wire/formats';
 import type { Entitlements } from './auth';
@@ -20,8 +21,6 @@ export enum SessionState {
   /** The socket is gone: an answer still in flight is dropped. */
   Closed = 'closed',
 }
-
-export type Mode = 'full' | 'conflated' | 'snapshot-only';
 
 export interface SessionData extends FloodWindow {
   id: number;
@@ -45,7 +44,7 @@ export interface SessionData extends FloodWindow {
 }
 
 export interface LadderState {
-  mode: Mode;
+  mode: StreamMode;
   aboveSince: number;
   belowSince: number;
   conflatedAt: number;

@@ -16,8 +16,8 @@ import { encodeFrame } from '../wire/frame-encode';
 import { topicFor } from '../wire/formats';
 import { compareStreamIds, DataFrame, Tick } from '../wire/tick';
 import { Metrics } from '../metrics/metrics';
-import { encodeMode, encodeSnapshot, SnapshotTick } from '../protocol/messages';
-import { LadderState, Mode, SessionData, SessionState, Socket } from './session-data';
+import { encodeMode, encodeSnapshot, SnapshotTick, StreamMode } from '../protocol/messages';
+import { LadderState, SessionData, SessionState, Socket } from './session-data';
 import { degrade, restore } from './subscriptions';
 import { endWith } from './close';
 
@@ -127,7 +127,7 @@ export class SlowConsumerLadder {
     });
   }
 
-  private step(ws: Socket, l: LadderState, mode: Mode, reason: string): void {
+  private step(ws: Socket, l: LadderState, mode: StreamMode, reason: string): void {
     l.mode = mode;
     l.aboveSince = 0;
     l.belowSince = 0;
