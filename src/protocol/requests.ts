@@ -35,10 +35,18 @@ export type OutgoingRequest =
  * its default is left out: a null id, `snapshot` false, an empty `since`.
  */
 export function encodeRequest(req: OutgoingRequest): string {
-  const sub = req.op === 'subscribe' ? req : undefined;
-  const since = sub?.since !== undefined && Object.keys(sub.since).length > 0 ? sub.since : undefined;
-  return JSON.stringify({ op: req.op, id: req.id ?? undefined, symbols: 'symbols' in req ? req.symbols : undefined,
-    snapshot: sub?.snapshot === true || undefined, since });
+  const { op, id, symbols, snapshot, since }: RequestFields = req;
+  return JSON.stringify({ op, id: id ?? undefined, symbols, snapshot: snapshot || undefined,
+    since: since && Object.keys(since).length > 0 ? since : undefined });
+}
+
+/** Every field a request can have, for reading any request alike. */
+interface RequestFields {
+  op: Request['op'];
+  id: RequestId;
+  symbols?: string[];
+  snapshot?: boolean;
+  since?: Record<string, string>;
 }
 
 export class RequestError extends Error {
