@@ -160,7 +160,7 @@ export function decodeSnapshot(input: string | object): SnapshotFrame {
   const o = asObject(input);
   if (o.type !== 'snapshot' || !isValidStreamId(o.position) || !Array.isArray(o.ticks)) throw bad('not a snapshot frame');
   const ticks = o.ticks.map((raw: unknown): SnapshotTick => {
-    const sym = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>).sym : undefined;
+    const sym = (raw as Record<string, unknown> | null | undefined)?.sym;
     if (!isValidSymbol(sym)) throw bad('snapshot tick without a valid sym');
     const tick: SnapshotTick = { sym, ...decodeJsonTick(raw) };
     // The gateway writes a snapshot tick's extras under `extra` (a data frame's beside the known keys); both are read.

@@ -63,7 +63,10 @@ describe('protocol: control messages', () => {
   });
 
   it('refuse text that is not a JSON object, and a type that is not a control message', () => {
-    for (const text of ['{', '1', 'null', '"ack"']) expect(() => decodeControl(text), text).to.throw().with.property('code', 'BAD_JSON_FRAME');
+    expect(() => decodeControl('{')).to.throw('message is not valid JSON').with.property('code', 'BAD_JSON_FRAME');
+    for (const text of ['1', 'null', '"ack"']) {
+      expect(() => decodeControl(text), text).to.throw('message is not an object').with.property('code', 'BAD_JSON_FRAME');
+    }
     expect(() => decodeControl('{"type":"ticks"}')).to.throw('not a control message: type "ticks"');
     expect(() => decodeControl(`{"type":"${'t'.repeat(40)}"}`)).to.throw(`not a control message: type "${'t'.repeat(32)}"`);
     expect(() => decodeControl('{"type":"gap","stream":"s"}')).to.throw('not a gap message');
@@ -116,6 +119,13 @@ describe('protocol: snapshot message', () => {
     expect(decodeSnapshot(text).ticks).to.deep.equal([{ sym: 'A', id: '1-0', ts: 1, px: '1', sz: '1', extra: { a: '1', venue: 'X' } }]);
     expect(decodeSnapshot('{"type":"snapshot","position":"1-0","ticks":[{"sym":"A","id":"1-0","ts":1,"px":"1","sz":"1","extra":null}]}').ticks)
       .to.deep.equal([{ sym: 'A', id: '1-0', ts: 1, px: '1', sz: '1' }]);
+  });
+
+  it('needs a type of snapshot, a stream id position and an array of ticks', () => {
+    for (const text of ['{"type":"mode","position":"1-0","ticks":[]}', '{"type":"snapshot","position":"1","ticks":[]}',
+      '{"type":"snapshot","position":"1-0","ticks":{}}']) {
+      expect(() => decodeSnapshot(text), text).to.throw('not a snapshot frame');
+    }
   });
 
   it('refuses a snapshot tick that is not an object with a valid sym', () => {
