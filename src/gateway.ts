@@ -15,7 +15,7 @@ import { startLagSampler } from './ingest/lag-sampler';
 import { Catchup } from './ingest/catchup';
 import { startMetricsServer } from './metrics/metrics-server';
 import { closeRedis, connectInBackground, createRedis } from './redis';
-import { CLOSE_CODES } from './protocol/codes';
+import { CLOSES } from './protocol/codes';
 import { createAuthenticator } from './server/auth';
 import { authOptions } from './server/auth-options';
 import { FORMAT_NAMES } from './wire/formats';
@@ -79,7 +79,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
     stopLagSampler();
     catchup.stop();
     await reader.stop();
-    await pool.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    await pool.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason());
     await stopMetricsServer?.();
     await Promise.allSettled([closeRedis(readClient), closeRedis(controlClient)]);
     log.info('stopped');
@@ -87,6 +87,6 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const recycleWorkers = () => {
     for (let id = 0; id < cfg.workers; id++) setTimeout(() => pool.recycle(id), id * 1000);
   };
-  const abort = () => pool.close(CLOSE_CODES.GOING_AWAY, 'server shutting down');
+  const abort = () => pool.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason());
   return { port, stop, abort, recycleWorkers };
 }

@@ -7,7 +7,7 @@ import { ClientOptions, TickgateClient, WebSocketConstructor } from './client';
 
 export { TickgateClient } from './client';
 export type { ClientOptions, ClientEvents, GapEvent, SubscribeOptions, WebSocketConstructor, WebSocketLike } from './client';
-export type { ModeChange, SnapshotFrame, SnapshotTick, StreamMode } from './messages';
+export type { ModeChange, SnapshotFrame, SnapshotTick, StreamMode } from '../protocol/messages';
 export { TickgateError } from './errors';
 export type { ClientErrorCode } from './errors';
 export { decodeFrame } from '../wire/frame';

@@ -20,8 +20,10 @@
  * resubscription carries `since` (the held ids), so the server replays what the client missed; symbols the server
  * can no longer replay are reported as `resumeUnavailable` and come back as a snapshot.
  */
-import { CLOSE_CODES, isTransientError, shouldReconnect } from '../protocol/codes';
+import { CLOSES, isTransientError, shouldReconnect } from '../protocol/codes';
 import { decodeGapMessage, StreamLoss } from '../protocol/gap';
+import { decodeError, decodeMode, decodeSnapshot, ErrorReply, ModeChange, SnapshotFrame, StreamMode } from '../protocol/messages';
+import { encodeRequest, OutgoingRequest } from '../protocol/requests';
 import { decodeFrame } from '../wire/frame';
 import { Compression } from '../wire/formats';
 import { DEFAULT_MAX_RAW_LENGTH } from '../wire/lz4-block';
@@ -29,7 +31,6 @@ import { compareStreamIds, DataFrame } from '../wire/tick';
 import { BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff';
 import { Emitter } from './emitter';
 import { TickgateError } from './errors';
-import { decodeModeMessage, decodeSnapshotFrame, ModeChange, SnapshotFrame, StreamMode } from './messages';
 
 /**
  * The subset of the WHATWG WebSocket API the client uses; browsers and the `ws` package both provide it. Handler
@@ -106,7 +107,10 @@ interface Waiter {
   reject(err: Error): void;
 }
 
-type Op = 'subscribe' | 'unsubscribe' | 'snapshot' | 'ping' | 'pause' | 'resume';
+/** A request before the client numbers it. */
+type RequestBody = Unnumbered<OutgoingRequest>;
+type Unnumbered<R> = R extends unknown ? Omit<R, 'id'> : never;
+type Op = RequestBody['op'];
 
 interface PendingRequest {
   op: Op;
@@ -117,15 +121,7 @@ interface PendingRequest {
   restoring?: boolean;
 }
 
-interface RequestBody {
-  op: Op;
-  symbols?: string[];
-  snapshot?: boolean;
-  since?: Record<string, string>;
-}
-
 const OPEN = 1;
-const NORMAL_CLOSURE = 1000;
 
 export class TickgateClient extends Emitter<ClientEvents> {
   private readonly url: string;
@@ -262,7 +258,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    this.socket?.close(NORMAL_CLOSURE);
+    this.socket?.close(CLOSES.NORMAL.code);
     this.rejectAll(closedError());
   }
 
@@ -270,12 +266,11 @@ export class TickgateClient extends Emitter<ClientEvents> {
     return new Promise((resolve, reject) => this.send(body, [{ resolve, reject }], { added }));
   }
 
-  /** Sends a request whose ack or error settles `waiters`. Key order as in the protocol: op, id, then the rest. */
+  /** Sends a request whose ack or error settles `waiters`. */
   private send(body: RequestBody, waiters: Waiter[], about: Pick<PendingRequest, 'added' | 'restoring'> = {}): void {
     const id = this.nextId++;
     this.pending.set(id, { op: body.op, waiters, ...about });
-    const { op, ...rest } = body;
-    this.socket!.send(JSON.stringify({ op, id, ...rest }));
+    this.socket!.send(encodeRequest({ ...body, id }));
   }
 
   private settle(waiters: Waiter[]): void {
@@ -314,21 +309,14 @@ export class TickgateClient extends Emitter<ClientEvents> {
       // reconnect (their earlier ticks were never seen) or when a queued subscribe asked for one.
       const symbols = [...this.wanted];
       const since: Record<string, string> = {};
-      let resuming = false;
       let fresh = false;
       for (const s of symbols) {
         const id = this.lastIds.get(s);
         if (id === undefined) fresh = true;
-        else {
-          since[s] = id;
-          resuming = true;
-        }
+        else since[s] = id;
       }
-      const body: RequestBody = { op: 'subscribe', symbols };
-      if (fresh && snapshotFresh) body.snapshot = true;
-      if (resuming) body.since = since;
-      // The backoff restarts only once the wanted set is restored (see the error path in handleMessage).
-      this.send(body, waiters, { restoring: true });
+      // The backoff restarts only once the wanted set is restored (see the error path in applyError).
+      this.send({ op: 'subscribe', symbols, snapshot: fresh && snapshotFresh, since }, waiters, { restoring: true });
     } else {
       this.attempt = 0;
       this.settle(waiters); // unsubscribed again before the connection opened
@@ -348,7 +336,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     }
     // The gateway writes data frames with "type" first: skip parsing them twice on the common path.
     if (data.startsWith('{"type":"ticks"')) return this.emitFrame(data);
-    let msg: { type?: unknown; id?: unknown; code?: unknown; message?: unknown; symbols?: unknown };
+    let msg: { type?: unknown; id?: unknown };
     try {
       msg = JSON.parse(data);
     } catch {
@@ -363,29 +351,34 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (msg.type === 'snapshot') return this.applySnapshot(msg);
     if (msg.type === 'mode') return this.applyMode(msg);
     if (msg.type === 'gap') return this.applyLoss(msg as Record<string, unknown>);
+    if (msg.type === 'error') return this.applyError(decodeError(msg));
     const request = this.pending.get(msg.id as number);
-    if (msg.type === 'error') {
-      if (msg.code === 'RESUME_UNAVAILABLE') return this.resumeUnavailable(msg.symbols);
-      const err = new TickgateError(String(msg.code ?? 'UNKNOWN'), String(msg.message ?? 'request failed'));
-      if (!request) return this.emit('error', err);
-      if (request.restoring && isTransientError(err.code)) {
-        // A connection that cannot restore its symbols would stay open and silent: start over with backoff. The
-        // request stays pending, so the close hands its waiters to the next connection's resubscription.
-        this.emit('error', err);
-        this.socket!.close(CLOSE_CODES.INTERNAL_ERROR, 'resubscription failed; reconnecting');
-        return;
-      }
-      this.pending.delete(msg.id as number);
-      if (request.added) for (const s of request.added) this.wanted.delete(s);
-      if (request.op === 'pause') this.pausedByApp = false;
-      else if (request.op === 'resume') this.pausedByApp = true;
-      for (const w of request.waiters) w.reject(err);
-      if (request.waiters.length === 0) this.emit('error', err);
-    } else if (request) {
+    if (request) {
       this.pending.delete(msg.id as number);
       if (request.restoring) this.attempt = 0;
       for (const w of request.waiters) w.resolve();
     }
+  }
+
+  /** A request failed; RESUME_UNAVAILABLE only tells which symbols come back as a snapshot instead. */
+  private applyError(reply: ErrorReply): void {
+    if (reply.code === 'RESUME_UNAVAILABLE') return this.resumeUnavailable(reply.symbols ?? []);
+    const request = this.pending.get(reply.id as number);
+    const err = new TickgateError(reply.code, reply.message);
+    if (!request) return this.emit('error', err);
+    if (request.restoring && isTransientError(err.code)) {
+      // A connection that cannot restore its symbols would stay open and silent: start over with backoff. The
+      // request stays pending, so the close hands its waiters to the next connection's resubscription.
+      this.emit('error', err);
+      this.socket!.close(CLOSES.INTERNAL_ERROR.code, CLOSES.INTERNAL_ERROR.reason());
+      return;
+    }
+    this.pending.delete(reply.id as number);
+    if (request.added) for (const s of request.added) this.wanted.delete(s);
+    if (request.op === 'pause') this.pausedByApp = false;
+    else if (request.op === 'resume') this.pausedByApp = true;
+    for (const w of request.waiters) w.reject(err);
+    if (request.waiters.length === 0) this.emit('error', err);
   }
 
   private emitFrame(data: string | Uint8Array): void {
@@ -422,7 +415,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
   private applySnapshot(msg: object): void {
     let snapshot: SnapshotFrame;
     try {
-      snapshot = decodeSnapshotFrame(msg);
+      snapshot = decodeSnapshot(msg);
     } catch (err) {
       this.emit('error', err as Error);
       return;
@@ -440,7 +433,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
   private applyMode(msg: object): void {
     let change: ModeChange;
     try {
-      change = decodeModeMessage(msg);
+      change = decodeMode(msg);
     } catch (err) {
       this.emit('error', err as Error);
       return;
@@ -466,8 +459,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 
   /** The request goes on: the server sends a snapshot of these symbols, which restarts their chains. */
-  private resumeUnavailable(raw: unknown): void {
-    const symbols = Array.isArray(raw) ? raw.filter((s): s is string => typeof s === 'string') : [];
+  private resumeUnavailable(symbols: string[]): void {
     for (const s of symbols) this.lastIds.delete(s);
     this.emit('resumeUnavailable', { symbols });
   }

@@ -23,27 +23,10 @@ import { LatestIndex } from './catchup/latest-index';
 import { CatchupCancelled, Fetched, ScanScheduler } from './catchup/scan';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScanRate } from './catchup/scan-rate';
+import type { CatchupAnswer, CatchupRequest } from '../contracts/catchup';
+import type { SnapshotTick } from '../protocol/messages';
 
 export type FrameEncoderWithKind = (format: FormatName, batch: TickBatch, sent: number, kind: FrameKind) => string | Uint8Array;
-
-export interface CatchupRequest {
-  format: FormatName;
-  /** Symbols to snapshot (their latest tick). */
-  snapshot: string[];
-  /** Symbols to resume: replay every tick after the id. */
-  since: Record<string, string>;
-}
-
-export type SnapshotTick = Tick & { sym: string };
-
-export interface CatchupAnswer {
-  frames: { frame: string | Uint8Array; binary: boolean }[];
-  /** Symbols whose resume position cannot be replayed (too old, across a removal, over budget, or in the future): they get a snapshot. */
-  unavailable: string[];
-  snapshot?: { position: string; ticks: SnapshotTick[] };
-  /** Set when the answer could not be prepared (Redis unreachable); the subscribe is refused with INTERNAL. */
-  failed?: string;
-}
 
 export interface CatchupOptions {
   streams: string[];

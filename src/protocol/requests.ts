@@ -1,6 +1,7 @@
 /**
- * Parses and validates client requests. Pure functions: the session decides what to do with a valid request, and
- * every invalid one becomes a typed RequestError that names the problem precisely.
+ * Client requests (protocol v1): the SDK writes them with encodeRequest, the gateway reads them with parseRequest.
+ * Pure functions: the session decides what to do with a valid request, and every invalid one becomes a typed
+ * RequestError that names the problem precisely.
  */
 import { ErrorCode } from './codes';
 import { isStreamIdSyntax, isValidStreamId, isValidSymbol, SYMBOL_MAX_LENGTH } from '../wire/tick';
@@ -24,6 +25,30 @@ export type Request =
   | { op: 'snapshot'; id: RequestId; symbols: string[] }
   | { op: 'ping' | 'subscriptions' | 'pause' | 'resume'; id: RequestId };
 
+/** A request as a client writes it: a subscribe's `snapshot` and `since` may be left out. */
+export type OutgoingRequest =
+  | (Omit<SubscribeRequest, 'snapshot' | 'since'> & Partial<Pick<SubscribeRequest, 'snapshot' | 'since'>>)
+  | Exclude<Request, SubscribeRequest>;
+
+/**
+ * The request's text frame, keys in the README's order (op, id, then the rest). What parseRequest would take as
+ * its default is left out: a null id, `snapshot` false, an empty `since`.
+ */
+export function encodeRequest(req: OutgoingRequest): string {
+  const { op, id, symbols, snapshot, since }: RequestFields = req;
+  return JSON.stringify({ op, id: id ?? undefined, symbols, snapshot: snapshot || undefined,
+    since: since && Object.keys(since).length > 0 ? since : undefined });
+}
+
+/** Every field a request can have, for reading any request alike. */
+interface RequestFields {
+  op: Request['op'];
+  id: RequestId;
+  symbols?: string[];
+  snapshot?: boolean;
+  since?: Record<string, string>;
+}
+
 export class RequestError extends Error {
   constructor(readonly code: ErrorCode, message: string, readonly id: RequestId = null) {
     super(message);
@@ -34,7 +59,7 @@ export class RequestError extends Error {
 /** Ids are echoed back verbatim, so they are bounded: a number, or a string of at most 64 characters. */
 function parseId(value: unknown): RequestId {
   if (value === undefined || value === null) return null;
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (Number.isFinite(value)) return value as number;
   if (typeof value === 'string' && value.length <= 64) return value;
   throw new RequestError('BAD_REQUEST', '"id" must be a finite number or a string of at most 64 characters');
 }

@@ -4,13 +4,16 @@
  * reaches clients only through `publish`.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, us_socket_context_t } from 'uWebSockets.js';
-import { CLOSE_CODES } from '../protocol/codes';
+import { Refusal, RefusalDetails, REFUSALS, UpgradeRefusal } from '../protocol/codes';
+import { encodeRefusal } from '../protocol/messages';
 import { COMPRESSIONS, Compression, ENCODINGS, Encoding, FormatName, formatName } from '../wire/formats';
 import { join } from 'node:path';
 import { loadUws } from './uws';
 import { mountStaticDir, SDK_BUNDLE } from './static-files';
 import { getAndHead, json, send } from './http';
-import { newSessionData, SessionDeps, SessionHandler, Socket, SocketData } from './session';
+import { SessionDeps, SessionHandler } from './session';
+import { newSessionData, Socket, SocketData } from './session-data';
+import { endWith } from './close';
 import { AuthError, Authenticator, Entitlements, originAllowed, tokenFrom } from './auth';
 import { SlowConsumerLadder } from './slow-consumers';
 import { SharedCounterMap } from '../registry/shared-map';
@@ -107,7 +110,7 @@ export class GatewayServer {
     const dist = join(__dirname, '..');
     mountStaticDir(this.app, join(dist, 'web'), '/', () => true, opts.allowedOrigins);
     mountStaticDir(this.app, join(dist, 'client'), '/client/', (name) => name === SDK_BUNDLE, opts.allowedOrigins);
-    this.app.any('/*', (res, req) => json(res, '404 Not Found', { error: 'NOT_FOUND' }, req.getMethod() === 'head'));
+    this.app.any('/*', (res, req) => answerRefusal(res, REFUSALS.NOT_FOUND, undefined, req.getMethod() === 'head'));
   }
 
   /** Every worker listens on the same port: uWS sets SO_REUSEPORT, and Linux spreads connections across them. */
@@ -190,8 +193,7 @@ export class GatewayServer {
     this.dropping.add(ws);
     setImmediate(() => {
       if (this.sockets.has(ws)) {
-        this.deps.metrics.slowConsumerDisconnects.inc();
-        ws.end(CLOSE_CODES.SLOW_CONSUMER, 'client too slow: send buffer over limit');
+        endWith(ws, this.deps.metrics, 'SLOW_CONSUMER', false);
       }
       this.dropping.delete(ws);
     });
@@ -204,10 +206,9 @@ export class GatewayServer {
     for (const ws of this.sockets) {
       const s = ws.getUserData().session;
       if (s.entitlements?.expiresAt !== undefined && s.entitlements.expiresAt <= now) {
-        this.deps.metrics.clientErrors.inc({ code: 'TOKEN_EXPIRED' });
-        ws.end(CLOSE_CODES.TOKEN_EXPIRED, 'token expired; reconnect with a fresh one');
+        endWith(ws, this.deps.metrics, 'TOKEN_EXPIRED');
       } else if (maxAge > 0 && now - s.connectedAt >= maxAge) {
-        ws.end(CLOSE_CODES.MAX_LIFETIME, 'connection reached its maximum lifetime; reconnect');
+        endWith(ws, this.deps.metrics, 'MAX_LIFETIME');
       } else {
         this.opts.ladder.check(ws, now);
       }
@@ -216,8 +217,7 @@ export class GatewayServer {
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {
     if (!this.hooks.admitUpgrade()) {
-      return this.refuse(res, '503 Service Unavailable', 'descriptors', 'TOO_MANY_CONNECTIONS',
-        'gateway near its file-descriptor limit; retry with backoff');
+      return this.refuse(res, 'DESCRIPTORS');
     }
     // The request object is only valid until the first await: read everything now.
     const encoding = (req.getQuery('format') ?? 'json') as Encoding;
@@ -233,20 +233,16 @@ export class GatewayServer {
     if (!ENCODINGS.includes(encoding)) problem = `unsupported format ${JSON.stringify(encoding)}: use ${ENCODINGS.join(' or ')}`;
     else if (!COMPRESSIONS.includes(compression)) problem = `unsupported compression ${JSON.stringify(compression)}: use ${COMPRESSIONS.join(' or ')}`;
     else if (!this.opts.formats.has(handshake.format)) problem = `format ${handshake.format} is not available in this build`;
-    if (problem) return this.refuse(res, '400 Bad Request', 'bad_format', 'BAD_REQUEST', problem);
-    if (!originAllowed(origin, this.opts.allowedOrigins)) {
-      return this.refuse(res, '403 Forbidden', 'origin', 'FORBIDDEN', `origin ${JSON.stringify(origin.slice(0, 100))} is not allowed`);
-    }
+    if (problem) return this.refuse(res, 'BAD_FORMAT', problem);
+    if (!originAllowed(origin, this.opts.allowedOrigins)) return this.refuse(res, 'ORIGIN', origin);
     const auth = this.opts.auth;
     if (!auth) return this.admit(res, handshake, undefined);
-    if (token === undefined) {
-      return this.refuse(res, '401 Unauthorized', 'auth', 'UNAUTHORIZED', 'missing token: send "Authorization: Bearer <jwt>" or ?token=<jwt>');
-    }
+    if (token === undefined) return this.refuse(res, 'NO_TOKEN');
     let aborted = false;
     res.onAborted(() => (aborted = true));
     auth.verify(token).then(
       (entitlements) => !aborted && res.cork(() => this.admit(res, handshake, entitlements)),
-      (err: Error) => !aborted && res.cork(() => this.refuse(res, '401 Unauthorized', 'auth', 'UNAUTHORIZED',
+      (err: Error) => !aborted && res.cork(() => this.refuse(res, 'BAD_TOKEN',
         err instanceof AuthError ? err.message : 'token verification failed')),
     );
   }
@@ -257,20 +253,21 @@ export class GatewayServer {
       fromIp = this.opts.ipCounts.increment(h.ip);
     } catch (err) {
       if (!(err instanceof RegistryFullError)) throw err;
-      return this.refuse(res, '503 Service Unavailable', 'capacity', 'TOO_MANY_CONNECTIONS', 'gateway at its connection capacity; retry with backoff');
+      return this.refuse(res, 'CAPACITY');
     }
     if (fromIp > this.opts.maxConnectionsPerIp) {
       this.opts.ipCounts.decrement(h.ip);
-      return this.refuse(res, '429 Too Many Requests', 'per_ip', 'TOO_MANY_CONNECTIONS',
-        `more than ${this.opts.maxConnectionsPerIp} connections from ${h.ip}`);
+      return this.refuse(res, 'PER_IP', this.opts.maxConnectionsPerIp, h.ip);
     }
     const data = newSessionData(this.nextSessionId++, h.format, h.ip, this.deps.limits, entitlements);
     res.upgrade<SocketData>({ session: data }, h.key, h.protocol, h.extensions, h.ctx);
   }
 
-  private refuse(res: HttpResponse, status: string, reason: string, error: string, message: string): void {
-    this.deps.metrics.upgradesRejected.inc({ reason });
-    json(res, status, { error, message });
+  /** Refuses an upgrade with one of the protocol's refusals, counted. */
+  private refuse<N extends UpgradeRefusal>(res: HttpResponse, name: N, ...details: RefusalDetails<N>): void {
+    const r = REFUSALS[name];
+    this.deps.metrics.upgradesRejected.inc({ reason: r.label });
+    answerRefusal(res, r, (r.message as (...d: RefusalDetails<N>) => string)(...details), false);
   }
 
   private metrics(res: HttpResponse, head: boolean): void {
@@ -285,4 +282,8 @@ export class GatewayServer {
       },
     );
   }
+}
+
+function answerRefusal(res: HttpResponse, r: Refusal, message: string | undefined, head: boolean): void {
+  send(res.writeStatus(r.status).writeHeader('content-type', 'application/json'), encodeRefusal({ error: r.error, message }), head);
 }

@@ -11,14 +11,15 @@
  * so far; a client returning to full rate gets a snapshot from them and is subscribed in the same step, so its
  * first live frame follows the snapshot's ticks.
  */
-import { CLOSE_CODES } from '../protocol/codes';
 import { decodeFrame } from '../wire/frame';
 import { encodeFrame } from '../wire/frame-encode';
 import { topicFor } from '../wire/formats';
 import { compareStreamIds, DataFrame, Tick } from '../wire/tick';
 import { Metrics } from '../metrics/metrics';
-import { attachTopics, detachTopics, LadderState, Mode, SessionData, snapshotMessage, Socket } from './session';
-import type { SnapshotTick } from '../ingest/catchup';
+import { encodeMode, encodeSnapshot, SnapshotTick, StreamMode } from '../protocol/messages';
+import { LadderState, SessionData, SessionState, Socket } from './session-data';
+import { degrade, restore } from './subscriptions';
+import { endWith } from './close';
 
 export interface LadderOptions {
   conflateAboveBytes: number;
@@ -50,7 +51,7 @@ export class SlowConsumerLadder {
   /** Runs on a timer over every socket; for a healthy one it is a buffered-amount read and a comparison. */
   check(ws: Socket, now: number): void {
     const s = ws.getUserData().session;
-    if (s.paused || s.busy || s.closed) return;
+    if (s.state !== SessionState.Open) return;
     const buffered = ws.getBufferedAmount();
     const o = this.opts;
     const high = buffered > o.conflateAboveBytes;
@@ -79,14 +80,12 @@ export class SlowConsumerLadder {
         return;
       case 'snapshot-only':
         if (high && highFor >= o.slowDisconnectAfterMs) {
-          this.metrics.slowConsumerDisconnects.inc();
-          ws.end(CLOSE_CODES.SLOW_CONSUMER, 'client too slow: send buffer stayed above limit');
-          return;
+          return endWith(ws, this.metrics, 'SLOW_CONSUMER', true);
         }
         if (drainedFor > 0) {
           // Drained: a snapshot brings it up to date, and conflation resumes from there.
           const ticks = this.latestTicks(s);
-          ws.send(snapshotMessage(null, newestId(ticks), ticks), false);
+          ws.send(encodeSnapshot({ position: newestId(ticks), ticks }), false);
           l.lastSent = new Map(ticks.map((t) => [t.sym, t.id]));
           this.step(ws, l, 'conflated', 'drained');
         }
@@ -95,7 +94,7 @@ export class SlowConsumerLadder {
   }
 
   private toConflated(ws: Socket, s: SessionData, l: LadderState): void {
-    detachTopics(ws, s);
+    degrade(ws, s);
     // Everything published on its topics so far was queued to the socket: that is where conflation starts.
     l.lastSent = new Map(this.latestTicks(s).map((t) => [t.sym, t.id]));
     l.conflatedAt = 0;
@@ -105,8 +104,8 @@ export class SlowConsumerLadder {
   private toFull(ws: Socket, s: SessionData, l: LadderState): void {
     ws.cork(() => {
       const ticks = this.latestTicks(s);
-      ws.send(snapshotMessage(null, newestId(ticks), ticks), false);
-      attachTopics(ws, s);
+      ws.send(encodeSnapshot({ position: newestId(ticks), ticks }), false);
+      restore(ws, s);
       this.step(ws, l, 'full', 'drained');
     });
     s.ladder = undefined;
@@ -128,12 +127,12 @@ export class SlowConsumerLadder {
     });
   }
 
-  private step(ws: Socket, l: LadderState, mode: Mode, reason: string): void {
+  private step(ws: Socket, l: LadderState, mode: StreamMode, reason: string): void {
     l.mode = mode;
     l.aboveSince = 0;
     l.belowSince = 0;
     this.metrics.modeChanges.inc({ mode });
-    ws.send(JSON.stringify({ type: 'mode', mode, reason }), false);
+    ws.send(encodeMode({ mode, reason }), false);
   }
 
   private latestTicks(s: SessionData): SnapshotTick[] {

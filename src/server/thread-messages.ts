@@ -5,7 +5,7 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { GatewayConfig } from '../config';
 import type { SharedRegistryBuffers } from '../registry/shared-registry';
-import type { CatchupAnswer, CatchupRequest } from '../ingest/catchup';
+import type { CatchupAnswer, CatchupRequest } from '../contracts/catchup';
 
 export interface WorkerData {
   workerId: number;

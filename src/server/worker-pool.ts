@@ -11,11 +11,13 @@ import { Logger } from '../log';
 import { aggregateMetrics, Metrics } from '../metrics/metrics';
 import { PartitionedRegistry } from '../registry/partitioned-registry';
 import { FramePublisher } from '../ingest/fanout';
-import { Catchup, CatchupRequest } from '../ingest/catchup';
+import { Catchup } from '../ingest/catchup';
+import type { CatchupRequest } from '../contracts/catchup';
 import { CatchupCancelled } from '../ingest/catchup/scan';
 import { SharedCounterMap } from '../registry/shared-map';
 import { GAP_TOPIC, gapMessage, StreamLoss } from '../protocol/gap';
 import { PendingReplies } from './pending-replies';
+import { CLOSES } from '../protocol/codes';
 import {
   MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
@@ -64,7 +66,7 @@ export class WorkerPool implements FramePublisher {
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {
       // The ones that did start hold sockets: the process must not exit before they are closed.
-      await this.close(1001, 'gateway failed to start');
+      await this.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason(true));
       throw failed.reason;
     }
     return this.port;
@@ -135,7 +137,7 @@ export class WorkerPool implements FramePublisher {
 
   /** Restarts worker `id` (SIGUSR2): its clients are closed with 1012 and reconnect to the others or to it. */
   recycle(id: number): void {
-    this.workers[id]?.postMessage({ type: 'close', code: 1012, reason: 'worker restarting; reconnect' } satisfies MainToWorker);
+    this.workers[id]?.postMessage({ type: 'close', code: CLOSES.SERVICE_RESTART.code, reason: CLOSES.SERVICE_RESTART.reason() } satisfies MainToWorker);
   }
 
   async close(code: number, reason: string): Promise<void> {

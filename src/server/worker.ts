@@ -12,7 +12,7 @@ import { createAuthenticator } from './auth';
 import { authOptions } from './auth-options';
 import { SlowConsumerLadder } from './slow-consumers';
 import { SharedCounterMap } from '../registry/shared-map';
-import type { CatchupAnswer } from '../ingest/catchup';
+import type { CatchupAnswer } from '../contracts/catchup';
 import { DescriptorGuard } from './descriptors';
 import { PendingReplies } from './pending-replies';
 import {

@@ -4,9 +4,10 @@
  */
 import { AddressInfo } from 'net';
 import { WebSocket, WebSocketServer } from 'ws';
+import { Ack, encodeAck } from '../../src/protocol/messages';
 
 export interface Request {
-  op: string;
+  op: Ack['op'];
   id: number;
   symbols?: string[];
   snapshot?: boolean;
@@ -15,7 +16,7 @@ export interface Request {
 
 export type Handler = (request: Request, ws: WebSocket, connection: number) => void;
 
-export const ack: Handler = (r, ws) => ws.send(JSON.stringify({ type: 'ack', id: r.id, op: r.op, ...(r.symbols && { symbols: r.symbols }) }));
+export const ack: Handler = (r, ws) => ws.send(encodeAck({ id: r.id, op: r.op, symbols: r.symbols }));
 
 export class ScriptedGateway {
   readonly wss = new WebSocketServer({ port: 0 });

@@ -3,6 +3,7 @@ import { RawWs } from '../../src/bench/raw-ws';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { symbolNames } from '../../src/producer/random-walk';
 import { compareStreamIds } from '../../src/wire/tick';
+import { encodeRequest } from '../../src/protocol/requests';
 import { GatewayProcess, metricValue, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
 import { killAll } from '../helpers/processes';
 import { startProducer } from '../helpers/producer';
@@ -26,7 +27,7 @@ function stalledClient(g: GatewayProcess, symbols: string[]): Promise<RawWs> {
       },
       close: (why) => reject(new Error(`stalled client closed before it stalled: ${why}`)),
     });
-    opening.then((ws) => ws.sendText(JSON.stringify({ op: 'subscribe', id: 1, symbols })), reject);
+    opening.then((ws) => ws.sendText(encodeRequest({ op: 'subscribe', id: 1, symbols })), reject);
   });
 }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { ClientEvents, GapEvent } from '../../src/client/client';
 import { connect, TickgateClient } from '../../src/client/node';
-import { decodeModeMessage, decodeSnapshotFrame, SnapshotFrame } from '../../src/client/messages';
+import { decodeMode, decodeSnapshot, encodeError, encodeMode, encodeSnapshot, SnapshotFrame } from '../../src/protocol/messages';
+import { gapMessage, StreamLoss } from '../../src/protocol/gap';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FormatName } from '../../src/wire/formats';
 import { DataFrame, FrameKind, Tick } from '../../src/wire/tick';
@@ -16,7 +17,7 @@ function frame(format: FormatName, sym: string, ids: string[], prev?: string, ki
 }
 
 function snapshotText(id: number | undefined, position: string, ticks: [string, string][]): string {
-  return JSON.stringify({ type: 'snapshot', ...(id !== undefined && { id }), position, ticks: ticks.map(([sym, tid]) => ({ sym, ...tick(tid) })) });
+  return encodeSnapshot({ id, position, ticks: ticks.map(([sym, tid]) => ({ sym, ...tick(tid) })) });
 }
 
 function next<K extends keyof ClientEvents>(client: TickgateClient, event: K): Promise<ClientEvents[K]> {
@@ -115,14 +116,14 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
     await client.subscribe(['A', 'B', 'C']);
     await deliver(client, frame('json', 'A', ['10-0']), frame('json', 'B', ['11-0']));
     const log = record(client);
-    const loss = { stream: 'ticks', after: '11-0', through: '20-5', reason: 'trimmed' };
+    const loss: StreamLoss = { stream: 'ticks', after: '11-0', through: '20-5', reason: 'trimmed' };
     gateway.onRequest = (r, ws) => {
       if (r.op !== 'snapshot') return ack(r, ws, 0);
       ws.send(snapshotText(r.id, '30-0', [['A', '25-0'], ['B', '11-0'], ['C', '29-0']]));
       ack(r, ws, 0);
     };
     const snapshot = next(client, 'snapshot');
-    gateway.last.send(JSON.stringify({ type: 'gap', ...loss }));
+    gateway.last.send(gapMessage(loss));
     await snapshot;
     expect(gateway.requests.map((r) => r.body).filter((b) => b.op === 'snapshot')).to.deep.equal([
       { op: 'snapshot', id: gateway.requests[gateway.requests.length - 1].body.id, symbols: ['A', 'B', 'C'] },
@@ -240,8 +241,8 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
     await client.subscribe(['A']);
     await deliver(client, frame('json', 'A', ['5-0']));
     gateway.onRequest = (r, ws, conn) => {
-      if (conn === 1) ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'INTERNAL', message: 'reader not ready' }));
-      else if (conn === 3) ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'FORBIDDEN', message: 'not entitled' }));
+      if (conn === 1) ws.send(encodeError({ id: r.id, code: 'INTERNAL', message: 'reader not ready' }));
+      else if (conn === 3) ws.send(encodeError({ id: r.id, code: 'FORBIDDEN', message: 'not entitled' }));
       else ack(r, ws, conn);
     };
     const errors: string[] = [];
@@ -268,7 +269,7 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
     gateway.onRequest = (r, ws, conn) => {
       if (conn === 0 || r.op !== 'subscribe') return ack(r, ws, conn);
       ws.send(frame('bin', 'A', ['5-3', '8-0'], '5-2', 'replay'));
-      ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'RESUME_UNAVAILABLE', message: 'history trimmed', symbols: ['B'] }));
+      ws.send(encodeError({ id: r.id, code: 'RESUME_UNAVAILABLE', message: 'history trimmed', symbols: ['B'] }));
       ws.send(snapshotText(r.id, '20-0', [['B', '19-0'], ['C', '18-0']]));
       ack(r, ws, conn);
       ws.send(frame('bin', 'B', ['21-0'], '19-0'));
@@ -337,7 +338,7 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
   it('pause() rejects with the server error and leaves the client unpaused', async () => {
     client = connect(gateway.url);
     await client.subscribe(['A']);
-    gateway.onRequest = (r, ws) => ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'UNKNOWN_OP', message: 'no pause here' }));
+    gateway.onRequest = (r, ws) => ws.send(encodeError({ id: r.id, code: 'UNKNOWN_OP', message: 'no pause here' }));
     const err = await client.pause().catch((e: unknown) => e);
     expect(err).to.have.property('code', 'UNKNOWN_OP');
     expect(client.paused).to.equal(false);
@@ -358,11 +359,11 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
     client = connect(gateway.url);
     await client.subscribe(['A']);
     const log = record(client);
-    gateway.last.send(JSON.stringify({ type: 'mode', mode: 'conflated', reason: 'send buffer above 1 MiB' }));
+    gateway.last.send(encodeMode({ mode: 'conflated', reason: 'send buffer above 1 MiB' }));
     const [change] = await next(client, 'mode');
     expect(change).to.deep.equal({ mode: 'conflated', reason: 'send buffer above 1 MiB' });
     expect(client.mode).to.equal('conflated');
-    gateway.last.send(JSON.stringify({ type: 'mode', mode: 'full', reason: 'drained' }));
+    gateway.last.send(encodeMode({ mode: 'full', reason: 'drained' }));
     gateway.last.send(snapshotText(undefined, '50-0', [['A', '50-0']]));
     await next(client, 'snapshot');
     expect(client.mode).to.equal('full');
@@ -384,12 +385,12 @@ describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () 
 describe('client SDK: snapshot and mode message decoders', () => {
   it('decodes snapshot ticks with their symbol, keeping unknown string fields as extra', () => {
     const text = '{"type":"snapshot","id":"r1","position":"5-0","ticks":[{"sym":"A","id":"5-0","ts":5,"px":"1.0","sz":"2","side":"buy","venue":"X"}]}';
-    expect(decodeSnapshotFrame(text)).to.deep.equal({
+    expect(decodeSnapshot(text)).to.deep.equal({
       id: 'r1',
       position: '5-0',
       ticks: [{ sym: 'A', id: '5-0', ts: 5, px: '1.0', sz: '2', side: 'buy', extra: { venue: 'X' } }],
     });
-    expect(decodeSnapshotFrame({ type: 'snapshot', position: '1-0', ticks: [] })).to.deep.equal({ position: '1-0', ticks: [] });
+    expect(decodeSnapshot({ type: 'snapshot', position: '1-0', ticks: [] })).to.deep.equal({ position: '1-0', ticks: [] });
   });
 
   it('rejects snapshots without a position, with a tick lacking sym, or that are not snapshots', () => {
@@ -401,15 +402,15 @@ describe('client SDK: snapshot and mode message decoders', () => {
       'null',
       '[',
     ]) {
-      expect(() => decodeSnapshotFrame(bad), bad).to.throw().with.property('code', 'BAD_JSON_FRAME');
+      expect(() => decodeSnapshot(bad), bad).to.throw().with.property('code', 'BAD_JSON_FRAME');
     }
   });
 
   it('decodes the three modes and nothing else', () => {
     for (const mode of ['full', 'conflated', 'snapshot-only']) {
-      expect(decodeModeMessage(`{"type":"mode","mode":"${mode}","reason":"r"}`)).to.deep.equal({ mode, reason: 'r' });
+      expect(decodeMode(`{"type":"mode","mode":"${mode}","reason":"r"}`)).to.deep.equal({ mode, reason: 'r' });
     }
-    expect(decodeModeMessage('{"type":"mode","mode":"full"}')).to.deep.equal({ mode: 'full', reason: '' });
-    expect(() => decodeModeMessage('{"type":"mode","mode":"closed"}')).to.throw().with.property('code', 'BAD_JSON_FRAME');
+    expect(decodeMode('{"type":"mode","mode":"full"}')).to.deep.equal({ mode: 'full', reason: '' });
+    expect(() => decodeMode('{"type":"mode","mode":"closed"}')).to.throw().with.property('code', 'BAD_JSON_FRAME');
   });
 });

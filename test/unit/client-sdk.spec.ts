@@ -5,13 +5,14 @@ import { connect, TickgateClient } from '../../src/client/node';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FORMAT_NAMES } from '../../src/wire/formats';
 import { DataFrame } from '../../src/wire/tick';
+import { encodeAck, encodeError } from '../../src/protocol/messages';
 import { Handler, ScriptedGateway } from '../helpers/scripted-gateway';
 
 /** The gateway's answer in these tests: acks every request, refuses symbols starting with "BAD". */
 const ackOrRefuseBad: Handler = (r, ws) => {
   const bad = r.symbols?.find((s) => s.startsWith('BAD'));
-  if (bad) ws.send(JSON.stringify({ type: 'error', id: r.id, code: 'INVALID_SYMBOL', message: `invalid symbol ${bad}` }));
-  else ws.send(JSON.stringify({ type: 'ack', id: r.id, op: r.op }));
+  if (bad) ws.send(encodeError({ id: r.id, code: 'INVALID_SYMBOL', message: `invalid symbol ${bad}` }));
+  else ws.send(encodeAck({ id: r.id, op: r.op }));
 };
 
 function once<T extends unknown[]>(client: TickgateClient, event: 'open' | 'ticks' | 'close' | 'error' | 'reconnecting'): Promise<T> {

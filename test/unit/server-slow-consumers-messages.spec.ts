@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createMetrics } from '../../src/metrics/metrics';
 import { SlowConsumerLadder } from '../../src/server/slow-consumers';
 import { LADDER, LIMITS, T0 } from '../helpers/ladder';
-import { newSessionData, Socket } from '../../src/server/session';
+import { newSessionData, Socket } from '../../src/server/session-data';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { decodeFrame } from '../../src/wire/frame';
 import { FormatName, topicFor } from '../../src/wire/formats';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createMetrics, Metrics } from '../../src/metrics/metrics';
 import { SlowConsumerLadder } from '../../src/server/slow-consumers';
 import { LADDER, LIMITS, T0 } from '../helpers/ladder';
-import { newSessionData, SessionData, Socket } from '../../src/server/session';
+import { newSessionData, SessionData, SessionState, Socket } from '../../src/server/session-data';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { topicFor } from '../../src/wire/formats';
 
@@ -152,14 +152,13 @@ describe('slow-consumer ladder (SlowConsumerLadder.check, injected clock)', () =
     expect(ws.session.ladder).to.equal(undefined);
   });
 
-  it('leaves paused, busy and closed sessions alone', () => {
+  it('leaves paused, catching-up and closed sessions alone', () => {
     ws.buffered = OPTS.conflateAboveBytes + 1;
-    for (const flag of ['paused', 'busy', 'closed'] as const) {
-      ws.session[flag] = true;
+    for (const state of [SessionState.Paused, SessionState.CatchingUp, SessionState.Closed]) {
+      ws.session.state = state;
       check(0);
       check(OPTS.conflateAfterMs * 10);
-      expect(ws.session.ladder, flag).to.equal(undefined);
-      ws.session[flag] = false;
+      expect(ws.session.ladder, state).to.equal(undefined);
     }
   });
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { decodeSnapshotFrame } from '../../src/client/messages';
+import { decodeSnapshot } from '../../src/protocol/messages';
 import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeJsonFrame, decodeJsonTick } from '../../src/wire/json';
 
@@ -41,7 +41,7 @@ describe('wire: the SDK reads a JSON tick defensively', () => {
 
   it('reads a snapshot tick\'s sym as its symbol, never as extra, and checks its id like any tick', () => {
     const snapshot = (t: object) => ({ type: 'snapshot', position: '9-0', ticks: [t] });
-    expect(decodeSnapshotFrame(snapshot({ sym: 'A', ...tick, prev: '1-0', venue: 'X' })).ticks).to.deep.equal([{ sym: 'A', ...tick, extra: { venue: 'X' } }]);
-    expect(() => decodeSnapshotFrame(snapshot({ sym: 'A', ...tick, id: '1' }))).to.throw(FrameDecodeError, /tick id/);
+    expect(decodeSnapshot(snapshot({ sym: 'A', ...tick, prev: '1-0', venue: 'X' })).ticks).to.deep.equal([{ sym: 'A', ...tick, extra: { venue: 'X' } }]);
+    expect(() => decodeSnapshot(snapshot({ sym: 'A', ...tick, id: '1' }))).to.throw(FrameDecodeError, /tick id/);
   });
 });
