@@ -13,7 +13,7 @@ import { Fanout } from './ingest/fanout';
 import { StreamReader } from './ingest/reader';
 import { startLagSampler } from './ingest/lag-sampler';
 import { Catchup } from './ingest/catchup';
-import { startMetricsServer } from './metrics/metrics-server';
+import { startMetricsServer } from './server/metrics-server';
 import { closeRedis, connectInBackground, createRedis } from './redis';
 import { CLOSES } from './protocol/codes';
 import { createAuthenticator } from './server/auth';

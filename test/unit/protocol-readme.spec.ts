@@ -56,7 +56,7 @@ describe('README protocol examples', () => {
   });
 
   it('are data frames the SDK decodes', () => {
-    for (const text of examples.filter((t) => kind(t) === 'ticks')) expect(decodeFrame(text).ticks, text).to.not.be.empty;
+    for (const text of examples.filter((t) => kind(t) === 'ticks')) expect(decodeFrame(text).ticks, text).to.not.have.lengthOf(0);
   });
 
   it('are control messages the SDK decodes and the gateway writes byte for byte', () => {
