@@ -5,9 +5,9 @@ import { repoRoot } from '../helpers/gateway';
 
 const ROOT = repoRoot();
 
-/** The project's documents: the README, test/README.md and every README.md under src/. */
+/** The project's documents: the README, test/README.md, grafana/README.md and every README.md under src/. */
 function documents(): string[] {
-  const found = [join(ROOT, 'README.md'), join(ROOT, 'test', 'README.md')];
+  const found = [join(ROOT, 'README.md'), join(ROOT, 'test', 'README.md'), join(ROOT, 'grafana', 'README.md')];
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir)) {
       const path = join(dir, name);
