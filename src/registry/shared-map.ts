@@ -503,8 +503,7 @@ export class SharedCounterMap {
       if (Atomics.load(meta, m + CTL) <= READY0) continue;
       const home = Atomics.load(meta, m + HASH) & mask;
       const d = (s - home) & mask;
-      if (d > reach[home]) reach[home] = d;
-      if (d === 0) continue;
+      reach[home] = Math.max(reach[home], d);
       cover[home]++;
       if (home + d <= slots) {
         cover[home + d]--;
@@ -521,12 +520,12 @@ export class SharedCounterMap {
       const m = s * STRIDE + CTL;
       const v = Atomics.load(meta, m);
       if (v === FREE || v === READY0) {
-        if (c === 0) Atomics.store(meta, m, EMPTY);
-        else if (v === READY0) Atomics.store(meta, m, FREE);
+        Atomics.store(meta, m, c === 0 ? EMPTY : FREE);
       }
       if (v > READY0) live++;
       if (Atomics.load(meta, m) !== EMPTY) used++;
-      if (reach[s] < Atomics.load(bounds, s)) Atomics.store(bounds, s, reach[s]);
+      // Never a raise: every key of home s lies within its bound.
+      Atomics.store(bounds, s, reach[s]);
     }
     Atomics.store(this.header, H_USED, used);
     Atomics.store(this.header, H_EMPTIED, live === 0 ? 1 : 0);
