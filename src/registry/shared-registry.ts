@@ -288,7 +288,7 @@ export class SharedRegistry implements ConnectionRegistry {
       Atomics.add(meta, m + GEN, 1);
       Atomics.store(meta, m + ID, id);
       Atomics.store(meta, m + WORKER, workerId);
-      Atomics.store(meta, m + SUBS, 0);
+      // SUBS is 0 already: a slot is only ever closed with no subscriptions.
       Atomics.store(meta, m + AT_HI, Math.floor(connectedAt / TWO_32));
       Atomics.store(meta, m + AT_LO, connectedAt % TWO_32 | 0);
       Atomics.add(meta, m + GEN, 1);
