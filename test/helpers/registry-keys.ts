@@ -29,32 +29,42 @@ export function slotOf(map: SharedCounterMap, key: string): number[] {
     .map((e) => e.slot);
 }
 
-type CompareExchange = (array: Int32Array, index: number, expected: number, replacement: number) => number;
+type AtomicOp = (array: Int32Array, index: number, ...values: number[]) => number;
 
 /**
- * Lets a spec act as a second thread at the one point where that matters most: between a thread's load of a shared
- * word and its compareExchange on it. The first compareExchange on `buffer` that `when` accepts runs `act` (through
- * the public API of another handle on the same buffer) just before it. Returns whether that happened; call it after
- * the operation, it also restores Atomics.
+ * Lets a spec act as a second thread between two Atomics operations of another: the first `op` (load or
+ * compareExchange) on `buffer` that `when` accepts (given the array, the index and, for compareExchange, the expected
+ * and replacement values) runs `act` (through the public API of another handle on the same buffer) just before it.
+ * Returns a function that tells whether that happened; call it after the operation, it also restores Atomics.
  */
+export function beforeAtomic(
+  op: 'load' | 'compareExchange',
+  buffer: SharedArrayBuffer,
+  when: (array: Int32Array, index: number, ...values: number[]) => boolean,
+  act: () => void,
+): () => boolean {
+  const atomics = Atomics as unknown as Record<typeof op, AtomicOp>;
+  const original = atomics[op];
+  let fired = false;
+  atomics[op] = (array, index, ...values) => {
+    if (!fired && array.buffer === buffer && when(array, index, ...values)) {
+      fired = true;
+      atomics[op] = original;
+      act();
+    }
+    return original(array, index, ...values);
+  };
+  return () => {
+    atomics[op] = original;
+    return fired;
+  };
+}
+
+/** beforeAtomic('compareExchange', …): the point between a thread's load of a word and its CAS on it. */
 export function beforeCompareExchange(
   buffer: SharedArrayBuffer,
   when: (array: Int32Array, index: number, expected: number, replacement: number) => boolean,
   act: () => void,
 ): () => boolean {
-  const atomics = Atomics as unknown as { compareExchange: CompareExchange };
-  const original = atomics.compareExchange;
-  let fired = false;
-  atomics.compareExchange = (array, index, expected, replacement) => {
-    if (!fired && array.buffer === buffer && when(array, index, expected, replacement)) {
-      fired = true;
-      atomics.compareExchange = original;
-      act();
-    }
-    return original(array, index, expected, replacement);
-  };
-  return () => {
-    atomics.compareExchange = original;
-    return fired;
-  };
+  return beforeAtomic('compareExchange', buffer, (array, index, expected, replacement) => when(array, index, expected, replacement), act);
 }

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { SharedCounterMap, SharedMapHookEvent } from '../../src/registry/shared-map';
-import { beforeCompareExchange, keysWithHome, sameHomeKeys, slotOf } from '../helpers/registry-keys';
+import { beforeAtomic, beforeCompareExchange, keysWithHome, sameHomeKeys, slotOf } from '../helpers/registry-keys';
 
 /**
  * Two handles on one buffer in one thread: `a` stops at a hook (or before a compareExchange) and `b` acts there, as
@@ -170,5 +170,30 @@ describe('SharedCounterMap interleavings (two handles, one thread)', () => {
     expect(slotOf(map, key)).to.deep.equal([(home + 2) & 15]);
     expect([map.get(first), map.get(late), map.get(key)]).to.deep.equal([1, 1, 1]);
     expect(map.probeStats(home, home + 1).maxBound).to.equal(2);
+  });
+
+  it('looks again when the slot it is comparing is given to another key, so it never reports that key\'s count', () => {
+    const map = SharedCounterMap.create({ capacity: 16 });
+    const [key, other] = sameHomeKeys(16, 2, (i) => `json/SEQ${i}`);
+    map.increment(key);
+    const [home] = slotOf(map, key);
+    const b = otherHandle(map);
+    let ctlLoads = 0;
+    // The lookup's second load of the slot's CTL, after it has matched the key words: meanwhile `key` drops to 0
+    // and `other` takes its slot with a count of 2.
+    const raced = beforeAtomic(
+      'load',
+      map.buffer,
+      (array, index) => array.length === 16 * 8 && index === home * 8 && ++ctlLoads === 2,
+      () => {
+        b.decrement(key);
+        b.increment(other);
+        b.increment(other);
+      },
+    );
+    expect(map.get(key)).to.equal(0);
+    expect(raced()).to.equal(true);
+    expect(slotOf(map, other)).to.deep.equal([home]);
+    expect(map.get(other)).to.equal(2);
   });
 });
