@@ -179,12 +179,12 @@ describe('SharedCounterMap interleavings (two handles, one thread)', () => {
     const [home] = slotOf(map, key);
     const b = otherHandle(map);
     let ctlLoads = 0;
-    // The lookup's second load of the slot's CTL, after it has matched the key words: meanwhile `key` drops to 0
-    // and `other` takes its slot with a count of 2.
+    // The lookup's second load of the slot's CTL (word 1 of its 8), after it has matched the key words: meanwhile
+    // `key` drops to 0 and `other` takes its slot with a count of 2.
     const raced = beforeAtomic(
       'load',
       map.buffer,
-      (array, index) => array.length === 16 * 8 && index === home * 8 && ++ctlLoads === 2,
+      (array, index) => array.length === 16 * 8 && index === home * 8 + 1 && ++ctlLoads === 2,
       () => {
         b.decrement(key);
         b.increment(other);

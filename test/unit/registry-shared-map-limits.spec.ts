@@ -80,6 +80,15 @@ describe('SharedCounterMap sizes and their errors', () => {
     expect(map.increment('json/A')).to.equal(2);
   });
 
+  it('counts the empty key like any other', () => {
+    const map = SharedCounterMap.create({ capacity: 8 });
+    expect(map.get('')).to.equal(0);
+    expect(map.increment('')).to.equal(1);
+    expect(map.get('')).to.equal(1);
+    expect(map.entries()).to.deep.equal([{ slot: slotOf(map, '')[0], key: '', count: 1 }]);
+    expect(map.decrement('')).to.equal(0);
+  });
+
   it('names the key and the limit in KeyTooLongError and CounterUnderflowError', () => {
     const map = SharedCounterMap.create({ capacity: 8, maxKeyBytes: 8 });
     const long = 'y'.repeat(100);
@@ -217,6 +226,15 @@ describe('SharedCounterMap compaction thresholds (one thread)', () => {
     expect(compactions(map)).to.equal(1);
     expect(map.probeStats().used).to.equal(1);
     expect(map.get(kept[0])).to.equal(1);
+  });
+
+  it('does not compact for releases alone: a key toggled 16 times beside a live one leaves one dead slot', () => {
+    const { map } = filled(64, 1, 0);
+    for (let i = 0; i < 16; i++) {
+      map.increment('json/TOGGLE');
+      map.decrement('json/TOGGLE');
+    }
+    expect(map.probeStats()).to.include({ used: 2, compactions: 0 });
   });
 
   it('compacts a large table at slots/256 dead slots rather than 16', () => {
