@@ -57,6 +57,16 @@ describe('PartitionedRegistry (the process-wide view over one partition per work
 });
 
 describe('PartitionedRegistry edges', () => {
+  it('does not count a topic whose count is 0 but whose slot still holds it', async () => {
+    const reg = new PartitionedRegistry(1, { topicCapacity: 64, sessionCapacity: 16 });
+    reg.partition(0).openSession(1, 0, 0);
+    reg.partition(0).addSubscription(1, 'json/BTC-USD');
+    reg.partition(0).addSubscription(1, 'json/ETH-USD');
+    reg.partition(0).removeSubscription(1, 'json/ETH-USD');
+    expect(reg.partition(0).topics.entries().map((e) => e.key).sort()).to.deep.equal(['json/BTC-USD', 'json/ETH-USD']);
+    expect(await reg.stats()).to.include({ activeTopics: 1, activeSymbols: 1 });
+  });
+
   it('reports zeros, and a probe cost of 0, with no partitions', async () => {
     const reg = new PartitionedRegistry(0, { topicCapacity: 8, sessionCapacity: 1 });
     expect(await reg.stats()).to.deep.equal({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [], topicProbeSlots: 0 });
