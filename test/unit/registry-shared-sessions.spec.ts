@@ -8,7 +8,7 @@ import {
   SharedRegistry,
   UnknownSessionError,
 } from '../../src/registry/shared-registry';
-import { beforeCompareExchange } from '../helpers/registry-keys';
+import { beforeAtomic, beforeCompareExchange } from '../helpers/registry-keys';
 
 const T0 = 1_700_000_000_000;
 
@@ -212,6 +212,18 @@ describe('SharedRegistry session table with colliding ids', () => {
     expect(reg.stats().sessions).to.equal(3);
   });
 
+  it('reopens an id whose earlier session left a closed slot after another closed slot', () => {
+    const reg = fresh();
+    const [a, b] = idsWithHome(4, 4, 2);
+    reg.openSession(a, 0, T0);
+    reg.openSession(b, 0, T0);
+    reg.closeSession(a);
+    reg.closeSession(b);
+    reg.openSession(b, 1, T0 + 1);
+    expect(reg.session(b)).to.deep.equal({ workerId: 1, subscriptions: 0, connectedAt: T0 + 1 });
+    expect(reg.stats().sessions).to.equal(1);
+  });
+
   it('wraps from the last slot to the first', () => {
     const reg = fresh();
     const [a, b, c] = idsWithHome(4, 7, 3);
@@ -259,5 +271,47 @@ describe('SharedRegistry opens racing on one slot (two handles, one thread)', ()
     expect(raced()).to.equal(true);
     expect(reg.session(7)).to.deep.equal({ workerId: 1, subscriptions: 0, connectedAt: T0 + 1 });
     expect(reg.stats().sessions).to.equal(1);
+  });
+
+  it('ends with a bound covering its session when another open raises the same home\'s bound between its read and its CAS', () => {
+    const reg = SharedRegistry.create({ topicCapacity: 8, sessionCapacity: 4 });
+    const other = SharedRegistry.attach(reg.buffers);
+    const [first, late, id] = idsWithHome(4, 2, 3);
+    const [neighbour] = idsWithHome(4, 3, 1);
+    reg.openSession(first, 0, T0);
+    reg.openSession(neighbour, 0, T0);
+    // `id` passes slot 2 (its home's) and 3 (another home's) and raises home 2's bound 0 → 2. Before that CAS the
+    // neighbour closes and `late` takes its slot, raising the bound to 1.
+    const raced = beforeCompareExchange(
+      reg.buffers.sessions,
+      (array, index, expected, replacement) => array.length === 8 && index === 2 && expected === 0 && replacement === 2,
+      () => {
+        other.closeSession(neighbour);
+        other.openSession(late, 1, T0 + 1);
+      },
+    );
+    reg.openSession(id, 2, T0 + 2);
+    expect(raced()).to.equal(true);
+    expect([first, late, id].map((s) => reg.session(s)?.workerId)).to.deep.equal([0, 1, 2]);
+  });
+
+  it('reads a session again when its slot is reopened for another id during the read, so it never mixes two sessions', () => {
+    const reg = SharedRegistry.create({ topicCapacity: 8, sessionCapacity: 4 });
+    const other = SharedRegistry.attach(reg.buffers);
+    const [a, b] = idsWithHome(4, 1, 2);
+    reg.openSession(a, 0, T0);
+    // Before the read of the slot's WORKER word (word 3 of its 8), `a` closes and `b` reopens its slot.
+    const raced = beforeAtomic(
+      'load',
+      reg.buffers.sessions,
+      (array, index) => array.length === 8 * 8 && index === 1 * 8 + 3,
+      () => {
+        other.closeSession(a);
+        other.openSession(b, 5, T0 + 5);
+      },
+    );
+    expect(reg.session(a)).to.equal(undefined);
+    expect(raced()).to.equal(true);
+    expect(reg.session(b)).to.deep.equal({ workerId: 5, subscriptions: 0, connectedAt: T0 + 5 });
   });
 });
