@@ -58,6 +58,29 @@ describe('SharedCounterMap interleavings (two handles, one thread)', () => {
     expect(map.probeStats().used).to.equal(2);
   });
 
+  it('gives up its copy when another handle puts the key farther along the window while it holds a nearer slot, at any count', () => {
+    for (const count of [1, 0]) {
+      const map = SharedCounterMap.create({ capacity: 16 });
+      const [key, dead] = sameHomeKeys(16, 2, (i) => `json/FAR${i}`);
+      map.increment(dead);
+      map.decrement(dead);
+      const [home] = slotOf(map, dead);
+      // While `a` holds the dead home slot as its candidate, `b` revives its key, so the key goes one slot farther,
+      // and lets it die again, so `a`'s claim of the home slot still succeeds.
+      const b = otherHandle(map);
+      const { a, ran } = pausedAt(map, 'candidate', () => {
+        b.increment(dead);
+        b.increment(key);
+        if (count === 0) b.decrement(key);
+        b.decrement(dead);
+      });
+      expect(a.increment(key), `count ${count}`).to.equal(count + 1);
+      expect(ran()).to.equal(true);
+      expect(slotOf(map, key)).to.deep.equal([(home + 1) & 15]);
+      expect(map.liveKeys()).to.equal(1);
+    }
+  });
+
   it('moves on to the next slot when another key takes the one an insert had chosen', () => {
     const map = SharedCounterMap.create({ capacity: 16 });
     const [key, other] = sameHomeKeys(16, 2, (i) => `json/NEXT${i}`);

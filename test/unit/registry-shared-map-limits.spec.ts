@@ -353,7 +353,9 @@ describe('SharedCounterMap.compact (one thread)', () => {
     map.decrement(same[0]);
     map.compact();
     expect(map.get(same[0])).to.equal(0);
+    const [home] = slotOf(map, same[1]).map((s) => (s - 1) & 15);
     expect(map.increment(same[0])).to.equal(1);
+    expect(slotOf(map, same[0])).to.deep.equal([home]);
     expect(map.get(same[0])).to.equal(1);
     expect(map.liveKeys()).to.equal(2);
     expect(map.entries().map((e) => e.key).sort()).to.deep.equal([...same].sort());
