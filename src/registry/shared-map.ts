@@ -10,7 +10,7 @@
  *   header   MAGIC, VERSION, slots, maxKeyBytes, liveKeys, and the reclaim words: WRITERS, COMPACTING, USED,
  *            RELEASES, COMPACTIONS, plus MAX_LIVE and FLAGS
  *   bounds   one word per home bucket: the largest probe distance any key with that home has ever been placed at
- *   meta     8 words per slot: CTL, GEN, PINS, HASH, LEN (3 spare, so two slots share a 64-byte cache line exactly)
+ *   meta     8 words per slot: GEN, CTL, PINS, HASH, LEN (3 spare, so two slots share a 64-byte cache line exactly)
  *   keys     maxKeyBytes/4 words per slot: the key, zero-padded to a whole word
  *
  * ## The slot's life: one CTL word
@@ -170,7 +170,7 @@ export class KeyCodec {
 }
 
 const MAGIC = 0x54474d31; // "TGM1"
-const VERSION = 2;
+const VERSION = 3;
 const H_MAGIC = 0;
 const H_VERSION = 1;
 const H_SLOTS = 2;
@@ -197,8 +197,8 @@ const FLAG_RECLAIM = 1;
 const MIN_COMPACT_DEAD = 16;
 
 const STRIDE = 8;
-const CTL = 0;
-const GEN = 1;
+const GEN = 0;
+const CTL = 1;
 const PINS = 2;
 const HASH = 3;
 const LEN = 4;
@@ -503,33 +503,32 @@ export class SharedCounterMap {
       if (Atomics.load(meta, m + CTL) <= READY0) continue;
       const home = Atomics.load(meta, m + HASH) & mask;
       const d = (s - home) & mask;
-      if (d > reach[home]) reach[home] = d;
-      if (d === 0) continue;
+      reach[home] = Math.max(reach[home], d);
       cover[home]++;
+      // A path that wraps past the last slot also covers slots [0, home + d - slots).
       if (home + d <= slots) {
         cover[home + d]--;
       } else {
-        cover[slots]--;
         cover[0]++;
         cover[home + d - slots]--;
       }
     }
     let used = 0;
-    let live = 0;
+    let anyLive = false;
     for (let s = 0, c = 0; s < slots; s++) {
       c += cover[s];
       const m = s * STRIDE + CTL;
       const v = Atomics.load(meta, m);
       if (v === FREE || v === READY0) {
-        if (c === 0) Atomics.store(meta, m, EMPTY);
-        else if (v === READY0) Atomics.store(meta, m, FREE);
+        Atomics.store(meta, m, c === 0 ? EMPTY : FREE);
       }
-      if (v > READY0) live++;
+      if (v > READY0) anyLive = true;
       if (Atomics.load(meta, m) !== EMPTY) used++;
-      if (reach[s] < Atomics.load(bounds, s)) Atomics.store(bounds, s, reach[s]);
+      // Never a raise: every key of home s lies within its bound.
+      Atomics.store(bounds, s, reach[s]);
     }
     Atomics.store(this.header, H_USED, used);
-    Atomics.store(this.header, H_EMPTIED, live === 0 ? 1 : 0);
+    Atomics.store(this.header, H_EMPTIED, anyLive ? 0 : 1);
   }
 
   /**
@@ -544,7 +543,7 @@ export class SharedCounterMap {
     for (let home = Math.max(0, from), end = Math.min(to, this.slots); home < end; home++) {
       if (Atomics.load(meta, home * STRIDE + CTL) !== EMPTY) used++;
       const bound = Atomics.load(bounds, home);
-      if (bound > maxBound) maxBound = bound;
+      maxBound = Math.max(maxBound, bound);
       for (let d = 0; d <= bound; d++) {
         missProbes++;
         if (Atomics.load(meta, ((home + d) & mask) * STRIDE + CTL) === EMPTY) break;

@@ -7,7 +7,7 @@
  *
  * ## Session table
  *
- * Keyed by the uint32 session id; 8 Int32 words per slot: STATE, GEN, ID, WORKER, SUBS, AT_HI, AT_LO. STATE moves
+ * Keyed by the uint32 session id; 8 Int32 words per slot: GEN, STATE, ID, WORKER, SUBS, AT_HI, AT_LO. STATE moves
  * EMPTY → BUSY → LIVE → TOMB → BUSY → LIVE …, claimed by compareExchange. It relies on one assumption the server
  * meets: a session is opened, changed and closed only by the worker that owns its socket, so a LIVE slot has one
  * writer and cannot be reclaimed while that writer uses it; no pins are needed, unlike the topic map, where every
@@ -77,7 +77,7 @@ export interface SharedRegistryBuffers {
 }
 
 const MAGIC = 0x54475331; // "TGS1"
-const VERSION = 1;
+const VERSION = 2;
 const H_MAGIC = 0;
 const H_VERSION = 1;
 const H_SLOTS = 2;
@@ -87,8 +87,8 @@ const H_SUBSCRIPTIONS = 5;
 const HEADER_WORDS = 16;
 
 const STRIDE = 8;
-const STATE = 0;
-const GEN = 1;
+const GEN = 0;
+const STATE = 1;
 const ID = 2;
 const WORKER = 3;
 const SUBS = 4;
@@ -288,7 +288,7 @@ export class SharedRegistry implements ConnectionRegistry {
       Atomics.add(meta, m + GEN, 1);
       Atomics.store(meta, m + ID, id);
       Atomics.store(meta, m + WORKER, workerId);
-      Atomics.store(meta, m + SUBS, 0);
+      // SUBS is 0 already: a slot is only ever closed with no subscriptions.
       Atomics.store(meta, m + AT_HI, Math.floor(connectedAt / TWO_32));
       Atomics.store(meta, m + AT_LO, connectedAt % TWO_32 | 0);
       Atomics.add(meta, m + GEN, 1);

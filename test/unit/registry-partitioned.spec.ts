@@ -55,3 +55,34 @@ describe('PartitionedRegistry (the process-wide view over one partition per work
     expect(await reg.stats()).to.include({ subscriptions: 0, topicProbeSlots: 1 });
   });
 });
+
+describe('PartitionedRegistry edges', () => {
+  it('does not count a topic whose count is 0 but whose slot still holds it', async () => {
+    const reg = new PartitionedRegistry(1, { topicCapacity: 64, sessionCapacity: 16 });
+    reg.partition(0).openSession(1, 0, 0);
+    reg.partition(0).addSubscription(1, 'json/BTC-USD');
+    reg.partition(0).addSubscription(1, 'json/ETH-USD');
+    reg.partition(0).removeSubscription(1, 'json/ETH-USD');
+    expect(reg.partition(0).topics.entries().map((e) => e.key).sort()).to.deep.equal(['json/BTC-USD', 'json/ETH-USD']);
+    expect(await reg.stats()).to.include({ activeTopics: 1, activeSymbols: 1 });
+  });
+
+  it('reports zeros, and a probe cost of 0, with no partitions', async () => {
+    const reg = new PartitionedRegistry(0, { topicCapacity: 8, sessionCapacity: 1 });
+    expect(await reg.stats()).to.deep.equal({ sessions: 0, subscriptions: 0, activeTopics: 0, activeSymbols: 0, sessionsByWorker: [], topicProbeSlots: 0 });
+    expect(reg.subscriberCount('json/BTC-USD')).to.equal(0);
+  });
+
+  it('hands out the fresh partition on reset, and a read started before the reset reports the partition it replaced', async () => {
+    const reg = new PartitionedRegistry(2, { topicCapacity: 1 << 13, sessionCapacity: 4 });
+    reg.partition(1).openSession(7, 1, 0);
+    reg.partition(1).addSubscription(7, 'json/BTC-USD');
+    const before = reg.partition(1);
+    const stats = reg.stats();
+    const fresh = reg.reset(1);
+    expect(fresh).to.equal(reg.partition(1));
+    expect(fresh).to.not.equal(before);
+    expect(await stats).to.include({ sessions: 1, subscriptions: 1, activeTopics: 1 });
+    expect(await reg.stats()).to.include({ sessions: 0, subscriptions: 0, activeTopics: 0 });
+  });
+});

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { KeyCodec, SharedCounterMap } from '../../src/registry/shared-map';
+import { SharedCounterMap } from '../../src/registry/shared-map';
+import { sameHomeKeys, slotOf } from '../helpers/registry-keys';
 import {
   PauseControl,
   ReaderReport,
@@ -12,23 +13,6 @@ import {
 
 /** Per worker; the spec's figure is 1,000,000. The default keeps this spec to a few seconds on a 2-core CI box. */
 const STRESS_OPS = Number(process.env.REGISTRY_STRESS_OPS ?? 1_000_000);
-
-/** `count` keys of the form make(i) whose home bucket in a table of `slots` slots is the same. */
-function sameHomeKeys(slots: number, count: number, make: (i: number) => string): string[] {
-  const codec = new KeyCodec(64);
-  const homeOf = (k: string) => codec.hash(codec.encode(k)) & (slots - 1);
-  const home = homeOf(make(0));
-  const out = [make(0)];
-  for (let i = 1; out.length < count; i++) if (homeOf(make(i)) === home) out.push(make(i));
-  return out;
-}
-
-function slotOf(map: SharedCounterMap, key: string): number[] {
-  return map
-    .entries()
-    .filter((e) => e.key === key)
-    .map((e) => e.slot);
-}
 
 describe('SharedCounterMap (worker threads)', function () {
   this.timeout(120_000);
