@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FrameKind, Tick, TickBatch } from '../../src/wire/tick';
-import { hex } from './wire-fixtures';
+import { hex, zigzagVarint } from './wire-fixtures';
 
 interface Golden {
   batch: TickBatch;
@@ -171,5 +171,36 @@ describe('wire: binary batch golden bytes, written by hand from the README', () 
       expect([...(encodeFrame('bin', batch, 1000, kind) as Uint8Array)], kind).to.deep.equal([...expected]);
       expect(decodeFrame(expected), kind).to.deep.equal({ ...batch, sent: 1000, kind });
     }
+  });
+
+  describe('delta or absolute: delta exactly when its varint is no longer than the absolute one', () => {
+    // Around every varint length: |zigzag| of 2^(7n-1) - 1 and -2^(7n-1) take n bytes, one further takes n + 1.
+    const edges: bigint[] = [];
+    for (let n = 1n; n <= 8n; n++) {
+      const b = 2n ** (7n * n - 1n);
+      edges.push(b - 1n, b, -b, -b - 1n);
+    }
+    const safe = (v: bigint) => v >= -(2n ** 53n - 1n) && v <= 2n ** 53n - 1n;
+    const pairs: [bigint, bigint][] = []; // (previous px, px), both safe: the delta and the value sit on the edges
+    for (const px of [0n, 1n, -1n, ...edges]) {
+      for (const delta of edges) if (safe(px) && safe(px - delta)) pairs.push([px - delta, px]);
+    }
+
+    it(`writes px mode 0 (delta) or 1 (absolute) and exactly its varint, for ${pairs.length} pairs of values`, () => {
+      for (const [before, px] of pairs) {
+        const delta = zigzagVarint(px - before);
+        const absolute = zigzagVarint(px);
+        const useDelta = delta.length <= absolute.length;
+        const expected = [
+          0x01, 0x02, 0x01, 0x41, 0x00, 0x00, 0x02, // header; "A"; sent 0; no prev; 2 ticks
+          0x28, 0x00, 0x00, ...zigzagVarint(before), 0x00, 0x02, // id 0-1 (mode 0); ts 0; px scale 0; sz "1" scale 0
+          useDelta ? 0x00 : 0x04, 0x00, ...(useDelta ? delta : absolute), 0x00, // id 0-2; ts 0; px; sz delta 0
+        ];
+        const batch = { sym: 'A', ticks: [{ id: '0-1', ts: 0, px: String(before), sz: '1' }, { id: '0-2', ts: 0, px: String(px), sz: '1' }] };
+        const frame = encodeFrame('bin', batch, 0) as Uint8Array;
+        expect([...frame], `${before} then ${px}`).to.deep.equal(expected);
+        expect(decodeFrame(frame).ticks, `${before} then ${px}`).to.deep.equal(batch.ticks);
+      }
+    });
   });
 });
