@@ -146,13 +146,11 @@ function parseIdPart(id: string, start: number, end: number): U64 {
     v = v * 10 + c;
   }
   // Exact when it passes: a sum that exceeds 2^53-1 cannot round back below 2^53.
-  if (v <= Number.MAX_SAFE_INTEGER) return v;
+  if (Number.isSafeInteger(v)) return v;
   const big = len <= STREAM_ID_PART_MAX.length ? BigInt(id.slice(start, end)) : undefined;
   if (big === undefined || big > U64_MAX) throw new WireEncodeError('ID_OUT_OF_RANGE', `stream id ${id} has a part above 2^64-1`);
   return big;
 }
-
-const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** a − b, exact: plain subtraction of two numbers (safe integers of one sign: the difference is safe), else BigInt. */
 function minus(a: U64, b: U64): U64 {
@@ -166,17 +164,18 @@ function plus(a: U64, b: U64): U64 {
     if (Number.isSafeInteger(sum)) return sum;
   }
   const sum = BigInt(a) + BigInt(b);
-  return sum >= -MAX_SAFE_BIG && sum <= MAX_SAFE_BIG ? Number(sum) : sum;
+  // Number() rounds monotonically and 2^53 is a double, so it is safe exactly when |sum| ≤ 2^53-1.
+  const n = Number(sum);
+  return Number.isSafeInteger(n) ? n : sum;
 }
 
-/** Id mode of (ms, seq) after (prevMs, prevSeq); numbers compare directly, a BigInt part compares as BigInt. */
+/**
+ * Id mode of (ms, seq) after (prevMs, prevSeq). Every U64 here is a number exactly when it is at most 2^53-1, so
+ * equal values are `===`; `>` compares a number with a BigInt exactly.
+ */
 function idModeOf(ms: U64, seq: U64, prevMs: U64, prevSeq: U64): number {
-  if (typeof ms === 'number' && typeof seq === 'number' && typeof prevMs === 'number' && typeof prevSeq === 'number') {
-    return ms === prevMs && seq === prevSeq + 1 ? ID_NEXT_SEQ : seq === 0 && ms > prevMs ? ID_NEXT_MS : ID_FULL;
-  }
-  const m = BigInt(ms);
-  const pm = BigInt(prevMs);
-  return m === pm && BigInt(seq) === BigInt(prevSeq) + 1n ? ID_NEXT_SEQ : seq === 0 && m > pm ? ID_NEXT_MS : ID_FULL;
+  if (ms === prevMs && seq === plus(prevSeq, 1)) return ID_NEXT_SEQ;
+  return seq === 0 && ms > prevMs ? ID_NEXT_MS : ID_FULL;
 }
 
 function inU64(v: U64): boolean {
