@@ -243,6 +243,27 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
     expect(() => encodeFrame('bin', { sym: 'bad symbol', ticks: [] }, SENT)).to.throw(WireEncodeError).with.property('code', 'INVALID_SYMBOL');
   });
 
+  it('refuses each malformed id, send time, ts, decimal and symbol with its code and a message naming the value', () => {
+    const tick = { id: '1-0', ts: 1, px: '1', sz: '1' };
+    const refusals: [TickBatch, number, string, string][] = [
+      ...['', '5', '-5', '5-', '-', '01-0', '1-00', '1a-0', '1-0x', '1.5-0', '1/-0', '1:-0', ' 1-0'].map((id): [TickBatch, number, string, string] =>
+        [{ sym: 'A', ticks: [{ ...tick, id }] }, 1, 'INVALID_ID', `${JSON.stringify(id)} is not a stream id <ms>-<seq>`]),
+      ...['5', '-', '01-0', '1-a'].map((prev): [TickBatch, number, string, string] =>
+        [{ sym: 'A', prev, ticks: [] }, 1, 'INVALID_ID', `${JSON.stringify(prev)} is not a stream id <ms>-<seq>`]),
+      [{ sym: 'A', ticks: [{ ...tick, id: '1-18446744073709551616' }] }, 1, 'ID_OUT_OF_RANGE', 'stream id 1-18446744073709551616 has a part above 2^64-1'],
+      ...[-1, 1.5, 2 ** 53, NaN].map((sent): [TickBatch, number, string, string] =>
+        [{ sym: 'A', ticks: [] }, sent, 'INVALID_SENT', `send time ${sent} is not a safe integer`]),
+      [{ sym: 'A', ticks: [{ ...tick, ts: -1 }] }, 1, 'INVALID_TS', 'ts -1 is not an integer in 0..2^53-1'],
+      [{ sym: 'A', ticks: [{ ...tick, px: '1e5' }] }, 1, 'INVALID_DECIMAL', 'px "1e5" is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, sz: '+1' }] }, 1, 'INVALID_DECIMAL', 'sz "+1" is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, asz: '1.' }] }, 1, 'INVALID_DECIMAL', 'asz "1." is not a decimal'],
+      [{ sym: ' A', ticks: [] }, 1, 'INVALID_SYMBOL', 'invalid symbol " A"'],
+    ];
+    for (const [batch, sent, code, message] of refusals) {
+      expect(() => encodeFrame('bin', batch, sent), message).to.throw(WireEncodeError, message).with.property('code', code);
+    }
+  });
+
   it('still encodes correctly after a batch that failed halfway', () => {
     const bad = { sym: 'BTC-USD', ticks: [{ id: '1-0', ts: 1, px: '1.5', sz: '1' }, { id: '1-1', ts: 1, px: 'x', sz: '1' }] };
     expect(() => encodeFrame('bin', bad, SENT)).to.throw(WireEncodeError);
