@@ -4,21 +4,17 @@
  * layout itself is pinned in wire-golden.spec.ts.
  */
 import { expect } from 'chai';
-import { compressSync } from 'lz4-napi';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { Tick } from '../../src/wire/tick';
-import { hex } from './wire-fixtures';
+import { hex, seededRandom } from './wire-fixtures';
 
 const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 const utf8 = (s: string) => new TextEncoder().encode(s);
 /** The header's u32 little-endian length, from the README's definition. */
 const u32le = (n: number) => Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
-
-function expectCode(bytes: Uint8Array, code: string): void {
-  expect(() => decodeFrame(bytes)).to.throw(FrameDecodeError).with.property('code', code);
-}
 
 // 200 ticks of one ms (id mode 0), ts = ms, px = sz = "1" (unchanged: delta 0): a payload LZ4 shrinks.
 const longTicks: Tick[] = Array.from({ length: 200 }, (_, i) => ({ id: `1000-${i + 1}`, ts: 1000, px: '1', sz: '1' }));
@@ -92,9 +88,30 @@ describe('wire: frame header golden bytes, written by hand from the README', () 
       expect([...at.subarray(0, 6)]).to.deep.equal([...hex('01 01 00 01 00 00')]); // LZ4, JSON, live; one symbol letter more: 256
     });
 
+    it('sends a payload uncompressed when LZ4 would not make it smaller, even at equal length', () => {
+      const rnd = seededRandom(1);
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+      const note = Array.from({ length: 521 }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
+      const batch = { sym: 'A', ticks: [{ id: '1-0', ts: 0, px: '1', sz: '2', extra: { note } }] };
+      const json = `{"type":"ticks","sym":"A","sent":0,"ticks":[{"id":"1-0","ts":0,"px":"1","sz":"2","note":"${note}"}]}`;
+      expect(compressSync(Buffer.from(json)).length, 'LZ4 output as long as the payload').to.equal(json.length);
+      expect([...(encodeFrame('json+lz4', batch, 0) as Uint8Array)]).to.deep.equal([0x01, 0x00, ...utf8(json)]);
+    });
+
+    it('carries a JSON text of a megabyte whole, with characters of up to 3 UTF-8 bytes', () => {
+      const ticks = Array.from({ length: 20_000 }, (_, i) => ({ id: `1000-${i}`, ts: 1000, px: '1', sz: '1', extra: { v: '€'.repeat(i % 7) } }));
+      const json = encodeFrame('json', { sym: 'A', ticks }, 1000) as string;
+      expect(json.length).to.be.above(1_000_000);
+      const frame = encodeFrame('json+lz4', { sym: 'A', ticks }, 1000) as Uint8Array;
+      expect(frame[1]).to.equal(0x01);
+      expect(uncompressSync(Buffer.from(frame.subarray(2))).toString('utf8') === json).to.equal(true);
+    });
+
     it('rejects a header kind that disagrees with the JSON with BAD_VALUE', () => {
-      expectCode(concat(hex('01 04'), utf8(liveJson)), 'BAD_VALUE'); // header replay, JSON live (no kind)
-      expectCode(concat(hex('01 00'), utf8(conflatedJson)), 'BAD_VALUE');
+      expect(() => decodeFrame(concat(hex('01 04'), utf8(liveJson)))).to.throw(FrameDecodeError, 'header says replay, JSON payload says live')
+        .with.property('code', 'BAD_VALUE');
+      expect(() => decodeFrame(concat(hex('01 00'), utf8(conflatedJson)))).to.throw(FrameDecodeError, 'header says live, JSON payload says conflated')
+        .with.property('code', 'BAD_VALUE');
     });
   });
 });
@@ -115,6 +132,13 @@ describe('wire: the decoder refuses what the README reserves, with its exact cod
 
   // Each case also names the check that caught it (the message), since several checks share a code.
   const cases: [string, Uint8Array, string, RegExp][] = [
+    ['an empty binary frame', hex(''), 'TRUNCATED', /frame shorter than its header/],
+    ['a binary frame of one byte', hex('01'), 'TRUNCATED', /frame shorter than its header/],
+    ['a binary batch frame of its header only', hex('01 02'), 'TRUNCATED', /frame ends in the middle of a value/],
+    ['a JSON frame of its header only', hex('01 00'), 'BAD_JSON_FRAME', /data frame is not valid JSON/],
+    ['an LZ4 frame with three bytes of its length', hex('01 01 00 00 00'), 'TRUNCATED', /LZ4 frame without its length/],
+    ['an LZ4 JSON frame of length 0 and an empty block', hex('01 01 00 00 00 00'), 'BAD_JSON_FRAME', /data frame is not valid JSON/],
+    ['a JSON payload that is not UTF-8', hex('01 00 7b ff 7d'), 'BAD_JSON_FRAME', /JSON payload is not UTF-8/],
     ['version 0', hex('00 02 01 41 00 00 00'), 'BAD_VERSION', /unsupported frame version 0/],
     ['version 2', hex('02 02 01 41 00 00 00'), 'BAD_VERSION', /unsupported frame version 2/],
     ['frame kind 3 (binary)', hex('01 0e 01 41 00 00 00'), 'BAD_FLAGS', /reserved frame kind 3/],

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
-import { decodeJsonTick } from '../../src/wire/json';
+import { decodeJsonTick, encodeJsonFrame } from '../../src/wire/json';
 
 function expectRefused(text: string, message: RegExp): void {
   expect(() => decodeFrame(text), text).to.throw(FrameDecodeError, message).with.property('code', 'BAD_JSON_FRAME');
@@ -32,6 +32,10 @@ describe('wire: JSON frame text, as the README shows it', () => {
       '{"id":"1-1","ts":0,"px":"-0.5","sz":"2","asz":"6"}]}';
     expect(encodeFrame('json', { sym: 'A', ticks }, 0, 'replay')).to.equal(text);
     expect(decodeFrame(text)).to.deep.equal({ sym: 'A', sent: 0, kind: 'replay', ticks });
+  });
+
+  it('writes no kind when none is given', () => {
+    expect(encodeJsonFrame({ sym: 'A', ticks: [] }, 0)).to.equal('{"type":"ticks","sym":"A","sent":0,"ticks":[]}');
   });
 
   it('accepts kind written out as "live", and sent 0', () => {

@@ -70,6 +70,22 @@ describe('wire: varints', () => {
   });
 });
 
+describe('wire: ByteWriter', () => {
+  it('grows only when a reservation does not fit, to the next power-of-two multiple of its size, keeping what was written', () => {
+    const w = new ByteWriter(4);
+    w.ensure(4);
+    expect(w.buf.length).to.equal(4);
+    w.ascii('abc');
+    w.ensure(1);
+    expect(w.buf.length).to.equal(4);
+    w.ensure(2);
+    expect(w.buf.length).to.equal(8);
+    w.ensure(100);
+    expect(w.buf.length).to.equal(128);
+    expect([...w.buf.subarray(0, 4)]).to.deep.equal([0x61, 0x62, 0x63, 0]);
+  });
+});
+
 describe('wire: 64-bit varints', () => {
   const U64_MAX = 2n ** 64n - 1n;
   it('round-trip u64 and signed 65-bit zigzag values exactly, as numbers while safe and BigInt beyond', () => {
@@ -257,6 +273,8 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
       [{ sym: 'A', ticks: [{ ...tick, px: '1e5' }] }, 1, 'INVALID_DECIMAL', 'px "1e5" is not a decimal'],
       [{ sym: 'A', ticks: [{ ...tick, sz: '+1' }] }, 1, 'INVALID_DECIMAL', 'sz "+1" is not a decimal'],
       [{ sym: 'A', ticks: [{ ...tick, asz: '1.' }] }, 1, 'INVALID_DECIMAL', 'asz "1." is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, bid: '1234567890123456789' }] }, 1, 'INVALID_DECIMAL', 'bid "1234567890123456789" is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, ask: '0.1234567890123456789' }] }, 1, 'INVALID_DECIMAL', 'ask "0.1234567890123456789" is not a decimal'],
       [{ sym: ' A', ticks: [] }, 1, 'INVALID_SYMBOL', 'invalid symbol " A"'],
     ];
     for (const [batch, sent, code, message] of refusals) {
