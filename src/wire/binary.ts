@@ -17,7 +17,7 @@ import { ByteReader, ByteWriter, MAX_VARINT_BYTES, U64, U64_MAX, zigzagSize } fr
 import { DecimalParts, formatDecimal, MAX_DECIMAL_LENGTH, parseDecimal, ParseResult } from './decimal';
 import { WireEncodeError } from './encode-error';
 import { FrameDecodeError } from './errors';
-import { DataFrame, FrameKind, isValidDecimal, isValidSymbol, Side, STREAM_ID_PART_MAX, Tick, TickBatch } from './tick';
+import { DataFrame, FrameKind, isValidDecimal, isValidSymbol, Side, SYMBOL_MAX_LENGTH, Tick, TickBatch } from './tick';
 
 // Tick head byte: bits 0-1 id mode, 2-3 px mode, 4-5 sz mode, 6-7 shape.
 const ID_NEXT_SEQ = 0; // same ms as the previous tick, seq + 1: no bytes
@@ -41,6 +41,8 @@ const OPT_RESERVED = 0xc0;
 
 const OPTIONAL_KEYS = ['bid', 'ask', 'bsz', 'asz'] as const;
 const MAX_SCALE = 18;
+/** Symbol length and characters, sent, prev presence, prev ms, prev seq, tick count. */
+const MAX_BATCH_HEAD_BYTES = 2 + SYMBOL_MAX_LENGTH + 4 * MAX_VARINT_BYTES;
 /** Head + ts + px + sz, one byte each: lets the decoder reject an absurd tick count before looping. */
 const MIN_TICK_BYTES = 4;
 /** Worst case of one tick (six literal decimals, u64 ids): reserved once per tick so writes skip bounds checks. */
@@ -134,11 +136,11 @@ function resetFields(): void {
 
 /**
  * One half of a stream id: a number while it is at most 2^53-1, else an exact BigInt (up to 2^64-1). Canonical digits
- * only, since a re-formatted id must equal the original.
+ * only, since a re-formatted id must equal the original. An id without a dash (indexOf -1) gives a negative length.
  */
 function parseIdPart(id: string, start: number, end: number): U64 {
   const len = end - start;
-  if (len === 0 || (len > 1 && id.charCodeAt(start) === 48)) throw invalidId(id);
+  if (len <= 0 || (len > 1 && id.charCodeAt(start) === 48)) throw invalidId(id);
   let v = 0;
   for (let i = start; i < end; i++) {
     const c = id.charCodeAt(i) - 48;
@@ -146,41 +148,38 @@ function parseIdPart(id: string, start: number, end: number): U64 {
     v = v * 10 + c;
   }
   // Exact when it passes: a sum that exceeds 2^53-1 cannot round back below 2^53.
-  if (v <= Number.MAX_SAFE_INTEGER) return v;
-  const big = len <= STREAM_ID_PART_MAX.length ? BigInt(id.slice(start, end)) : undefined;
-  if (big === undefined || big > U64_MAX) throw new WireEncodeError('ID_OUT_OF_RANGE', `stream id ${id} has a part above 2^64-1`);
+  if (Number.isSafeInteger(v)) return v;
+  const big = BigInt(id.slice(start, end));
+  if (big > U64_MAX) throw new WireEncodeError('ID_OUT_OF_RANGE', `stream id ${id} has a part above 2^64-1`);
   return big;
 }
 
-const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
-
 /** a − b, exact: plain subtraction of two numbers (safe integers of one sign: the difference is safe), else BigInt. */
 function minus(a: U64, b: U64): U64 {
-  return typeof a === 'number' && typeof b === 'number' ? a - b : BigInt(a) - BigInt(b);
+  return typeof a === 'bigint' || typeof b === 'bigint' ? BigInt(a) - BigInt(b) : a - b;
 }
 
 /** a + b, exact, as a U64 (a number whenever the sum is a safe integer). */
 function plus(a: U64, b: U64): U64 {
-  if (typeof a === 'number' && typeof b === 'number') {
-    const sum = a + b;
-    if (Number.isSafeInteger(sum)) return sum;
-  }
+  if (typeof a !== 'bigint' && typeof b !== 'bigint' && Number.isSafeInteger(a + b)) return a + b;
   const sum = BigInt(a) + BigInt(b);
-  return sum >= -MAX_SAFE_BIG && sum <= MAX_SAFE_BIG ? Number(sum) : sum;
+  // Number() rounds monotonically and 2^53 is a double, so it is safe exactly when |sum| ≤ 2^53-1.
+  const n = Number(sum);
+  return Number.isSafeInteger(n) ? n : sum;
 }
 
-/** Id mode of (ms, seq) after (prevMs, prevSeq); numbers compare directly, a BigInt part compares as BigInt. */
+/**
+ * Id mode of (ms, seq) after (prevMs, prevSeq). Every U64 here is a number exactly when it is at most 2^53-1, so
+ * equal values are `===`; `>` compares a number with a BigInt exactly.
+ */
 function idModeOf(ms: U64, seq: U64, prevMs: U64, prevSeq: U64): number {
-  if (typeof ms === 'number' && typeof seq === 'number' && typeof prevMs === 'number' && typeof prevSeq === 'number') {
-    return ms === prevMs && seq === prevSeq + 1 ? ID_NEXT_SEQ : seq === 0 && ms > prevMs ? ID_NEXT_MS : ID_FULL;
-  }
-  const m = BigInt(ms);
-  const pm = BigInt(prevMs);
-  return m === pm && BigInt(seq) === BigInt(prevSeq) + 1n ? ID_NEXT_SEQ : seq === 0 && m > pm ? ID_NEXT_MS : ID_FULL;
+  if (ms === prevMs && seq === plus(prevSeq, 1)) return ID_NEXT_SEQ;
+  return seq === 0 && ms > prevMs ? ID_NEXT_MS : ID_FULL;
 }
 
+/** Mixed number/BigInt comparisons are exact. */
 function inU64(v: U64): boolean {
-  return typeof v === 'number' ? v >= 0 : v >= 0n && v <= U64_MAX;
+  return v >= 0 && v <= U64_MAX;
 }
 
 function invalidId(id: string): WireEncodeError {
@@ -195,13 +194,12 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
   const { sym, ticks, prev } = batch;
   if (!isValidSymbol(sym)) throw new WireEncodeError('INVALID_SYMBOL', `invalid symbol ${JSON.stringify(sym)}`);
   if (!Number.isSafeInteger(sent) || sent < 0) throw new WireEncodeError('INVALID_SENT', `send time ${sent} is not a safe integer`);
-  w.ensure(1 + sym.length + 1 + 4 * MAX_VARINT_BYTES); // sent, prev ms, prev seq, tick count
+  w.ensure(MAX_BATCH_HEAD_BYTES);
   w.u8(sym.length);
   w.ascii(sym);
   w.uvarint(sent);
   if (prev) {
     const dash = prev.indexOf('-');
-    if (dash < 0) throw invalidId(prev);
     const prevMs = parseIdPart(prev, 0, dash);
     const prevSeq = parseIdPart(prev, dash + 1, prev.length);
     w.u8(1);
@@ -215,12 +213,12 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
   resetFields();
   let prevMs: U64 = sent;
   let prevSeq: U64 = 0;
-  let prevShape = -1; // opt byte << 8 | modes byte of the previous tick, -1 before one with optional fields
+  // opt byte << 8 | modes byte of the previous tick: 0 when it had no optional field, which no tick with one matches
+  let prevShape = 0;
   for (let i = 0; i < ticks.length; i++) {
     const t = ticks[i];
     const id = t.id;
     const dash = id.indexOf('-');
-    if (dash < 0) throw invalidId(id);
     const ms = parseIdPart(id, 0, dash);
     const seq = parseIdPart(id, dash + 1, id.length);
     const ts = t.ts;
@@ -240,7 +238,7 @@ export function encodeBinaryBatch(w: ByteWriter, batch: TickBatch, sent: number)
     if (t.side !== undefined) opt |= t.side === 'sell' ? OPT_SIDE | OPT_SELL : OPT_SIDE;
     const shapeKey = (opt << 8) | modes;
     const shape = opt === 0 ? SHAPE_NONE : shapeKey === prevShape ? SHAPE_REPEAT : SHAPE_NEW;
-    prevShape = opt === 0 ? -1 : shapeKey;
+    prevShape = shapeKey;
 
     w.ensure(MAX_TICK_BYTES);
     w.u8(idMode | (pxMode << 2) | (szMode << 4) | (shape << 6));
@@ -274,7 +272,7 @@ export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.leng
   if (!isValidSymbol(sym)) throw new FrameDecodeError('BAD_VALUE', 'invalid symbol');
   const sent = r.uvarint();
   const hasPrev = r.u8();
-  let prev = '';
+  let prev: string | undefined;
   if (hasPrev === 1) {
     const prevMs = plus(sent, r.zigzag64());
     const prevSeq = r.uvarint64();
@@ -341,6 +339,6 @@ export function decodeBinaryBatch(bytes: Uint8Array, start = 0, end = bytes.leng
   }
   if (r.remaining() !== 0) throw new FrameDecodeError('BAD_VALUE', 'bytes after the last tick');
   const frame: DataFrame = { sym, sent, kind, ticks };
-  if (hasPrev) frame.prev = prev;
+  if (prev !== undefined) frame.prev = prev;
   return frame;
 }

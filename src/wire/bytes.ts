@@ -126,12 +126,12 @@ export class ByteWriter {
 
 /** Bytes a zigzag varint of `v` takes: lets the encoder pick delta vs absolute without writing both. */
 export function zigzagSize(v: number): number {
-  const a = v < 0 ? -v : v + 1; // zigzag(v) < 2^k  ⇔  this < 2^(k-1)
-  if (a <= 0x40) return 1;
-  if (a <= 0x2000) return 2;
-  if (a <= 0x100000) return 3;
-  if (a <= 0x8000000) return 4;
-  return 5 + Math.floor(Math.log2(a) / 7); // rare; an estimate is fine, only used to choose
+  // zigzag(v) < 2^k  ⇔  a ≤ 2^(k-1), so n bytes hold every a up to 2^(7n-1). Exact: the README promises delta
+  // whenever its varint is no longer than the absolute one, at every length.
+  const a = v < 0 ? -v : v + 1;
+  let n = 1;
+  for (let limit = 0x40; a > limit; limit *= 0x80) n++;
+  return n;
 }
 
 /** A bounds-checked cursor: every read past the end is a TRUNCATED error, never undefined arithmetic. */

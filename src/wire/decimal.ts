@@ -32,7 +32,7 @@ export const MAX_DECIMAL_LENGTH = 1 + MAX_INT_DIGITS + 1 + MAX_FRACTION_DIGITS;
 export function parseDecimal(s: string, out: DecimalParts): ParseResult {
   const len = s.length;
   let i = 0;
-  const negative = len > 0 && s.charCodeAt(0) === 45; // '-'
+  const negative = s.charCodeAt(0) === 45; // '-' (NaN for an empty string)
   if (negative) i = 1;
   const intStart = i;
   let m = 0;

@@ -53,7 +53,7 @@ export function encodeFrame(format: FormatName, batch: TickBatch, sent: number, 
     lz4MinBytes = LZ4_MIN_BYTES.json;
   } else {
     scratch.ensure(HEADER_BYTES);
-    scratch.pos = HEADER_BYTES;
+    scratch.pos += HEADER_BYTES; // written last, once the flags are known
     encodeBinaryBatch(scratch, batch, sent);
     flags = FLAG_BINARY | kindFlags;
     lz4MinBytes = format === 'bin' ? Infinity : LZ4_MIN_BYTES.bin;

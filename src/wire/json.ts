@@ -21,9 +21,7 @@ function encodeTick(t: Tick): string {
     if (v !== undefined) s += ',"' + f + '":"' + v + '"';
   }
   if (t.side !== undefined) s += ',"side":"' + t.side + '"';
-  if (t.extra !== undefined) {
-    for (const k in t.extra) s += ',' + JSON.stringify(k) + ':' + JSON.stringify(t.extra[k]);
-  }
+  for (const k in t.extra) s += ',' + JSON.stringify(k) + ':' + JSON.stringify(t.extra[k]);
   return s + '}';
 }
 
@@ -73,7 +71,8 @@ export function decodeJsonFrame(text: string): DataFrame {
     throw new FrameDecodeError('BAD_JSON_FRAME', 'data frame is not valid JSON');
   }
   const f = o as Record<string, unknown>;
-  if (typeof o !== 'object' || o === null || f.type !== 'ticks' || !isValidSymbol(f.sym) ||
+  // Any other JSON value has no `type` property to read; only null cannot be read from.
+  if (o === null || f.type !== 'ticks' || !isValidSymbol(f.sym) ||
       !Number.isSafeInteger(f.sent) || (f.sent as number) < 0 || !Array.isArray(f.ticks)) {
     throw new FrameDecodeError('BAD_JSON_FRAME', 'not a ticks frame');
   }

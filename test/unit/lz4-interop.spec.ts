@@ -59,3 +59,56 @@ describe('lz4-block: pure-JS decoder', () => {
     expect(() => decodeLz4Block(Uint8Array.from([0x10, 0x61, 0x02, 0x00]), 5)).to.throw(FrameDecodeError).with.property('code', 'BAD_LZ4');
   });
 });
+
+describe('lz4-block: hand-written blocks (LZ4 block format: token, literal run, offset u16 LE, match length − 4)', () => {
+  const decode = (block: number[], rawLength: number) => [...decodeLz4Block(Uint8Array.from(block), rawLength)];
+  const a = (n: number) => Array<number>(n).fill(0x61);
+
+  it('reads a literal length of exactly 15 and of 15 + 255 from its extension bytes', () => {
+    expect(decode([0xf0, 0x00, ...a(15)], 15)).to.deep.equal(a(15));
+    expect(decode([0xf0, 0xff, 0x00, ...a(270)], 270)).to.deep.equal(a(270));
+    expect(decode([0xf0, 0xfe, ...a(269)], 269)).to.deep.equal(a(269));
+  });
+
+  it('reads a match length of exactly 15 + 4 and of 15 + 255 + 1 + 4 from its extension bytes, copying an overlapping match', () => {
+    // one literal "a", offset 1: each copied byte is the one just written
+    expect(decode([0x1f, 0x61, 0x01, 0x00, 0x00, 0x00], 20)).to.deep.equal(a(20));
+    expect(decode([0x1f, 0x61, 0x01, 0x00, 0xff, 0x01, 0x00], 276)).to.deep.equal(a(276));
+  });
+
+  it('copies a match whose offset equals its length, one further back than its length, and one overlapping it', () => {
+    // "abcd" + 4 bytes from offset 4; "xy" + 4 bytes from offset 6; an empty last sequence
+    expect(decode([0x40, 0x61, 0x62, 0x63, 0x64, 0x04, 0x00, 0x20, 0x78, 0x79, 0x06, 0x00, 0x00], 14)).to.deep.equal([...Buffer.from('abcdabcdxyabcd')]);
+    // "ab" + 5 bytes from offset 2, each possibly one just written; the last sequence "z"
+    expect(decode([0x21, 0x61, 0x62, 0x02, 0x00, 0x10, 0x7a], 8)).to.deep.equal([...Buffer.from('abababaz')]);
+  });
+
+  it('accepts a block whose last sequence ends with its match', () => {
+    expect(decode([0x10, 0x61, 0x01, 0x00], 5)).to.deep.equal(a(5));
+  });
+
+  const corrupt: [string, number[], number, RegExp][] = [
+    ['a literal length whose extension bytes run past the input', [0xf0], 15, /literal length runs past the input/],
+    ['literals past the end of the input', [0x30, 0x61, 0x62], 3, /literals run past the input or the output/],
+    ['literals past the declared length', [0x20, 0x61, 0x62], 1, /literals run past the input or the output/],
+    ['a last literal run past the declared length, after a match', [0x11, 0x61, 0x01, 0x00, 0x20, 0x62, 0x63], 6, /literals run past the input or the output/],
+    ['an offset cut to one byte', [0x14, 0x61, 0x01], 10, /match offset runs past the input/],
+    ['offset 0', [0x10, 0x61, 0x00, 0x00, 0x00], 5, /match offset points before the output/],
+    ['an offset before the first byte written', [0x10, 0x61, 0x02, 0x00, 0x00], 5, /match offset points before the output/],
+    ['a match length whose extension bytes run past the input', [0x1f, 0x61, 0x01, 0x00], 100, /match length runs past the input/],
+    ['a match past the declared length', [0x10, 0x61, 0x01, 0x00, 0x00], 4, /match runs past the output/],
+    ['fewer bytes than declared', [0x10, 0x61, 0x01, 0x00, 0x00], 6, /decompressed 5 bytes, header said 6/],
+    ['a declared length above 255 per input byte + 16 (checked before allocating)', [0x00], 272, /1 compressed bytes cannot expand to 272/],
+    ['a declared length just within 255 per input byte + 16, but not produced', [0x00], 271, /decompressed 0 bytes, header said 271/],
+  ];
+  for (const [what, block, rawLength, message] of corrupt) {
+    it(`rejects ${what} with BAD_LZ4`, () => {
+      expect(() => decodeLz4Block(Uint8Array.from(block), rawLength)).to.throw(FrameDecodeError, message).with.property('code', 'BAD_LZ4');
+    });
+  }
+
+  it('refuses a declared length above the limit with TOO_LARGE, naming both', () => {
+    expect(() => decodeLz4Block(Uint8Array.of(0x00), 11, 10)).to.throw(FrameDecodeError, 'decompressed size 11 exceeds the limit of 10').with.property('code', 'TOO_LARGE');
+    expect(decodeLz4Block(Uint8Array.of(0xa0, ...a(10)), 10, 10)).to.deep.equal(Uint8Array.from(a(10)));
+  });
+});

@@ -107,3 +107,15 @@ export function withExtras(rnd: Random, batch: TickBatch): TickBatch {
     ticks: batch.ticks.map((t) => (rnd() < 0.3 ? { ...t, extra: { venue: 'X"\\\n€', n: String(int(rnd, 0, 9)) } } : t)),
   };
 }
+
+/** The README's definition, independent of the encoder: zigzag (0, -1, 1, -2, … → 0, 1, 2, 3, …), then LEB128. */
+export function zigzagVarint(v: bigint): number[] {
+  let z = v < 0n ? -2n * v - 1n : 2n * v;
+  const bytes: number[] = [];
+  while (z >= 0x80n) {
+    bytes.push(Number(z & 0x7fn) | 0x80);
+    z >>= 7n;
+  }
+  bytes.push(Number(z));
+  return bytes;
+}

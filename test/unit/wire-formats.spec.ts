@@ -46,6 +46,11 @@ describe('wire: uncompressedFrameBytes', () => {
     expect(uncompressedFrameBytes(jsonLz4)).to.equal(HEADER_BYTES + Buffer.byteLength(encodeFrame('json', batch, 1) as string));
   });
 
+  it('reads all four bytes of the LZ4 length, little-endian, plus the two header bytes', () => {
+    expect(uncompressedFrameBytes(Uint8Array.of(0x01, 0x03, 0x04, 0x03, 0x02, 0x01))).to.equal(2 + 0x01020304);
+    expect(uncompressedFrameBytes(Uint8Array.of(0x01, 0x01, 0xff, 0xff, 0xff, 0xff))).to.equal(2 + 0xffffffff);
+  });
+
   it('names the unknown kind it refuses', () => {
     expect(() => encodeFrame('bin', batch, 1, 'bogus' as never)).to.throw(WireEncodeError, 'unknown frame kind "bogus"');
   });

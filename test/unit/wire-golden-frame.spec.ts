@@ -4,21 +4,17 @@
  * The tick layout itself is pinned in wire-golden.spec.ts.
  */
 import { expect } from 'chai';
-import { compressSync } from 'lz4-napi';
+import { compressSync, uncompressSync } from 'lz4-napi';
 import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { Tick } from '../../src/wire/tick';
-import { hex } from './wire-fixtures';
+import { hex, seededRandom } from './wire-fixtures';
 
 const concat = (...parts: Uint8Array[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
 const utf8 = (s: string) => new TextEncoder().encode(s);
 /** The header's u32 little-endian length, from the wire spec's definition. */
 const u32le = (n: number) => Uint8Array.of(n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24);
-
-function expectCode(bytes: Uint8Array, code: string): void {
-  expect(() => decodeFrame(bytes)).to.throw(FrameDecodeError).with.property('code', code);
-}
 
 // 200 ticks of one ms (id mode 0), ts = ms, px = sz = "1" (unchanged: delta 0): a payload LZ4 shrinks.
 const longTicks: Tick[] = Array.from({ length: 200 }, (_, i) => ({ id: `1000-${i + 1}`, ts: 1000, px: '1', sz: '1' }));
@@ -92,9 +88,30 @@ describe('wire: frame header golden bytes, written by hand from src/wire/README.
       expect([...at.subarray(0, 6)]).to.deep.equal([...hex('01 01 00 01 00 00')]); // LZ4, JSON, live; one symbol letter more: 256
     });
 
+    it('sends a payload uncompressed when LZ4 would not make it smaller, even at equal length', () => {
+      const rnd = seededRandom(1);
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+      const note = Array.from({ length: 521 }, () => alphabet[Math.floor(rnd() * alphabet.length)]).join('');
+      const batch = { sym: 'A', ticks: [{ id: '1-0', ts: 0, px: '1', sz: '2', extra: { note } }] };
+      const json = `{"type":"ticks","sym":"A","sent":0,"ticks":[{"id":"1-0","ts":0,"px":"1","sz":"2","note":"${note}"}]}`;
+      expect(compressSync(Buffer.from(json)).length, 'LZ4 output as long as the payload').to.equal(json.length);
+      expect([...(encodeFrame('json+lz4', batch, 0) as Uint8Array)]).to.deep.equal([0x01, 0x00, ...utf8(json)]);
+    });
+
+    it('carries a JSON text of a megabyte whole, with characters of up to 3 UTF-8 bytes', () => {
+      const ticks = Array.from({ length: 20_000 }, (_, i) => ({ id: `1000-${i}`, ts: 1000, px: '1', sz: '1', extra: { v: '€'.repeat(i % 7) } }));
+      const json = encodeFrame('json', { sym: 'A', ticks }, 1000) as string;
+      expect(json.length).to.be.above(1_000_000);
+      const frame = encodeFrame('json+lz4', { sym: 'A', ticks }, 1000) as Uint8Array;
+      expect(frame[1]).to.equal(0x01);
+      expect(uncompressSync(Buffer.from(frame.subarray(2))).toString('utf8') === json).to.equal(true);
+    });
+
     it('rejects a header kind that disagrees with the JSON with BAD_VALUE', () => {
-      expectCode(concat(hex('01 04'), utf8(liveJson)), 'BAD_VALUE'); // header replay, JSON live (no kind)
-      expectCode(concat(hex('01 00'), utf8(conflatedJson)), 'BAD_VALUE');
+      expect(() => decodeFrame(concat(hex('01 04'), utf8(liveJson)))).to.throw(FrameDecodeError, 'header says replay, JSON payload says live')
+        .with.property('code', 'BAD_VALUE');
+      expect(() => decodeFrame(concat(hex('01 00'), utf8(conflatedJson)))).to.throw(FrameDecodeError, 'header says live, JSON payload says conflated')
+        .with.property('code', 'BAD_VALUE');
     });
   });
 });
@@ -113,35 +130,53 @@ describe('wire: the decoder refuses what src/wire/README.md reserves, with its e
     expect(decodeFrame(frame('01 00 00 01 28 00 00 02 00 02')).prev).to.equal('0-0');
   });
 
-  const cases: [string, Uint8Array, string][] = [
-    ['version 0', hex('00 02 01 41 00 00 00'), 'BAD_VERSION'],
-    ['version 2', hex('02 02 01 41 00 00 00'), 'BAD_VERSION'],
-    ['frame kind 3 (binary)', hex('01 0e 01 41 00 00 00'), 'BAD_FLAGS'],
-    ['frame kind 3 (JSON)', concat(hex('01 0c'), utf8('{"type":"ticks","sym":"A","sent":0,"ticks":[]}')), 'BAD_FLAGS'],
-    ...[0x10, 0x20, 0x40, 0x80].map((bit): [string, Uint8Array, string] =>
-      [`reserved flag bit 0x${bit.toString(16)}`, hex(`01 ${(0x02 | bit).toString(16)} 01 41 00 00 00`), 'BAD_FLAGS']),
-    ['a prev presence byte 2', frame('02 00 00 01 28 00 00 02 00 02'), 'BAD_VALUE'],
-    ['id mode 3', frame('00 01 2b 00 00 02 00 02'), 'BAD_VALUE'],
-    ['shape 3', frame('00 01 e8 00 00 02 00 02'), 'BAD_VALUE'],
-    ['shape 2 on the first tick', frame('00 01 a8 00 00 02 00 02'), 'BAD_VALUE'],
-    ['shape 2 after a tick without optional fields', frame('00 02 28 00 00 02 00 02 80 00 00 00'), 'BAD_VALUE'],
-    ['opt reserved bit 6', withOpt('41', '02'), 'BAD_VALUE'],
-    ['opt reserved bit 7', withOpt('81', '02'), 'BAD_VALUE'],
-    ['opt "sell" without "side present"', withOpt('21', '02'), 'BAD_VALUE'],
-    ['shape 1 with an empty opt byte', frame('00 01 68 00 00 00 02 00 02'), 'BAD_VALUE'],
-    ['an ask mode with ask absent', withOpt('01', '06'), 'BAD_VALUE'],
-    ['a bsz mode with bsz absent', withOpt('01', '12'), 'BAD_VALUE'],
-    ['an asz mode with asz absent', withOpt('01', 'c2'), 'BAD_VALUE'],
-    ['decimal scale 19', frame('00 01 28 00 13 02 00 02'), 'BAD_VALUE'],
-    ['a px delta with no previous px', frame('00 01 20 00 02 00 02'), 'BAD_VALUE'],
-    ['an sz absolute with no previous sz', frame('00 01 18 00 00 02 02'), 'BAD_VALUE'],
-    ['a px absolute right after a px literal', frame('00 02 2c 00 01 31 00 02 04 00 02 00'), 'BAD_VALUE'],
-    ['a literal that is not a decimal', frame('00 01 2c 00 03 31 65 35 00 02'), 'BAD_VALUE'],
-    ['a byte after the last tick', frame(`${oneTick} 00`), 'BAD_VALUE'],
-    ['a frame ending inside a tick', frame(oneTick).subarray(0, -1), 'TRUNCATED'],
-    ['more ticks than the frame could hold', frame('00 02 28 00 00 02 00 02'), 'TRUNCATED'],
+  // Each case also names the check that caught it (the message), since several checks share a code.
+  const cases: [string, Uint8Array, string, RegExp][] = [
+    ['an empty binary frame', hex(''), 'TRUNCATED', /frame shorter than its header/],
+    ['a binary frame of one byte', hex('01'), 'TRUNCATED', /frame shorter than its header/],
+    ['a binary batch frame of its header only', hex('01 02'), 'TRUNCATED', /frame ends in the middle of a value/],
+    ['a JSON frame of its header only', hex('01 00'), 'BAD_JSON_FRAME', /data frame is not valid JSON/],
+    ['an LZ4 frame with three bytes of its length', hex('01 01 00 00 00'), 'TRUNCATED', /LZ4 frame without its length/],
+    ['an LZ4 JSON frame of length 0 and an empty block', hex('01 01 00 00 00 00'), 'BAD_JSON_FRAME', /data frame is not valid JSON/],
+    ['a JSON payload that is not UTF-8', hex('01 00 7b ff 7d'), 'BAD_JSON_FRAME', /JSON payload is not UTF-8/],
+    ['version 0', hex('00 02 01 41 00 00 00'), 'BAD_VERSION', /unsupported frame version 0/],
+    ['version 2', hex('02 02 01 41 00 00 00'), 'BAD_VERSION', /unsupported frame version 2/],
+    ['frame kind 3 (binary)', hex('01 0e 01 41 00 00 00'), 'BAD_FLAGS', /reserved frame kind 3/],
+    ['frame kind 3 (JSON)', concat(hex('01 0c'), utf8('{"type":"ticks","sym":"A","sent":0,"ticks":[]}')), 'BAD_FLAGS', /reserved frame kind 3/],
+    ...[0x10, 0x20, 0x40, 0x80].map((bit): [string, Uint8Array, string, RegExp] =>
+      [`reserved flag bit 0x${bit.toString(16)}`, hex(`01 ${(0x02 | bit).toString(16)} 01 41 00 00 00`), 'BAD_FLAGS', new RegExp(`unknown flags 0x${(0x02 | bit).toString(16)}`)]),
+    ['an empty symbol', hex('01 02 00 00 00 00'), 'BAD_VALUE', /invalid symbol/],
+    ['a symbol starting with a space', hex('01 02 02 20 41 00 00 00'), 'BAD_VALUE', /invalid symbol/],
+    ['a prev presence byte 2', frame('02 00 00 01 28 00 00 02 00 02'), 'BAD_VALUE', /invalid prev presence byte/],
+    ['id mode 3', frame('00 01 2b 00 00 02 00 02'), 'BAD_VALUE', /reserved id mode/],
+    ['shape 3', frame('00 01 e8 00 00 02 00 02'), 'BAD_VALUE', /invalid tick shape/],
+    ['shape 3 after a tick with optional fields', frame('00 02 68 01 02 00 00 02 00 02 00 02 c0 00 00 00 00'), 'BAD_VALUE', /invalid tick shape/],
+    ['shape 2 on the first tick', frame('00 01 a8 00 00 02 00 02'), 'BAD_VALUE', /invalid tick shape/],
+    ['shape 2 after a tick without optional fields', frame('00 02 28 00 00 02 00 02 80 00 00 00'), 'BAD_VALUE', /invalid tick shape/],
+    ['opt reserved bit 6', withOpt('41', '02'), 'BAD_VALUE', /invalid optional-field byte/],
+    ['opt reserved bit 7', withOpt('81', '02'), 'BAD_VALUE', /invalid optional-field byte/],
+    ['opt "sell" without "side present"', withOpt('21', '02'), 'BAD_VALUE', /invalid optional-field byte/],
+    ['shape 1 with an empty opt byte', frame('00 01 68 00 00 00 02 00 02'), 'BAD_VALUE', /invalid optional-field byte/],
+    ['a bid mode with bid absent', withOpt('02', '0b'), 'BAD_VALUE', /mode set for an absent field/],
+    ['an ask mode with ask absent', withOpt('01', '06'), 'BAD_VALUE', /mode set for an absent field/],
+    ['a bsz mode with bsz absent', withOpt('01', '12'), 'BAD_VALUE', /mode set for an absent field/],
+    ['an asz mode with asz absent', withOpt('01', 'c2'), 'BAD_VALUE', /mode set for an absent field/],
+    ['decimal scale 19', frame('00 01 28 00 13 02 00 02'), 'BAD_VALUE', /decimal scale 19 above 18/],
+    ['a px delta with no previous px', frame('00 01 20 00 02 00 02'), 'BAD_VALUE', /refers to a previous value that does not exist/],
+    ['an sz absolute with no previous sz', frame('00 01 18 00 00 02 02'), 'BAD_VALUE', /refers to a previous value that does not exist/],
+    ['a px absolute right after a px literal', frame('00 02 2c 00 01 31 00 02 04 00 02 00'), 'BAD_VALUE', /refers to a previous value that does not exist/],
+    // px 2^53-1 (scale 0, zigzag 2^54-2), then px delta +1
+    ['a px delta past 2^53-1', frame('00 02 28 00 00 fe ff ff ff ff ff ff 1f 00 02 00 00 02 00'), 'BAD_VALUE', /decimal mantissa exceeds 2\^53-1/],
+    ['a literal that is not a decimal', frame('00 01 2c 00 03 31 65 35 00 02'), 'BAD_VALUE', /literal is not a decimal/],
+    ['a byte after the last tick', frame(`${oneTick} 00`), 'BAD_VALUE', /bytes after the last tick/],
+    ['a frame ending inside a tick', frame(oneTick).subarray(0, -1), 'TRUNCATED', /frame ends in the middle of a value/],
+    // Four bytes a tick is the least the count check lets through: the tick itself is cut short.
+    ['one tick in four bytes', frame('00 01 28 00 00 02'), 'TRUNCATED', /frame ends in the middle of a value/],
+    ['more ticks than the frame could hold', frame('00 02 28 00 00 02 00 02'), 'TRUNCATED', /2 ticks cannot fit in the frame/],
   ];
-  for (const [what, bytes, code] of cases) {
-    it(`rejects ${what} with ${code}`, () => expectCode(bytes, code));
+  for (const [what, bytes, code, message] of cases) {
+    it(`rejects ${what} with ${code}`, () => {
+      expect(() => decodeFrame(bytes)).to.throw(FrameDecodeError, message).with.property('code', code);
+    });
   }
 });

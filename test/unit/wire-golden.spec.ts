@@ -6,10 +6,12 @@
  * wire-golden-frame.spec.ts.
  */
 import { expect } from 'chai';
+import { encodeBinaryBatch } from '../../src/wire/binary';
+import { ByteWriter } from '../../src/wire/bytes';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FrameKind, Tick, TickBatch } from '../../src/wire/tick';
-import { hex } from './wire-fixtures';
+import { hex, zigzagVarint } from './wire-fixtures';
 
 interface Golden {
   batch: TickBatch;
@@ -163,6 +165,76 @@ describe('wire: binary batch golden bytes, written by hand from src/wire/README.
     });
   });
 
+  describe('shape after a tick without optional fields, the id (sent, 0), values at 2^53-1 next to ids above it', () => {
+    pinBothWays('a repeated opt and modes after a tick without optional fields, sent again as shape 1', {
+      batch: { sym: 'A', ticks: [
+        { id: '0-1', ts: 0, px: '1', sz: '1', bid: '1' },
+        { id: '0-2', ts: 0, px: '1', sz: '1', bid: '1' },
+        { id: '0-3', ts: 0, px: '1', sz: '1' },
+        { id: '0-4', ts: 0, px: '1', sz: '1', bid: '1' },
+      ] },
+      sent: 0,
+      kind: 'live',
+      bytes: hex(`
+        01 02 01 41 00 00 04  // header; "A"; sent 0; no prev; 4 ticks
+        68 01 02              // head: id mode 0, px 2, sz 2, shape 1; opt: bid; modes: bid 2
+        00 00 02 00 02 00 02  //   ts − ms = 0; px, sz, bid "1": scale 0, zigzag 2
+        40 01 00              // head: id mode 0, all deltas, shape 1 (the modes changed); opt: bid; modes: bid 0
+        00 00 00 00           //   ts − ms = 0; px, sz, bid +0
+        00 00 00 00           // head: shape 0; ts − ms = 0; px, sz +0
+        40 01 00              // head: shape 1 again, since the previous tick had no optional field; opt, modes as two ticks before
+        00 00 00 00           //   ts − ms = 0; px, sz, bid +0 (bid's previous value is the second tick's)
+      `),
+    });
+    pinBothWays('a first tick whose id is (sent, 0): id mode 2, ms += 0, seq 0', {
+      batch: { sym: 'A', ticks: [{ id: '5-0', ts: 5, px: '1', sz: '1' }] },
+      sent: 5,
+      kind: 'live',
+      bytes: hex('01 02 01 41 05 00 01  2a 00 00  00 00 02 00 02'), // head: id mode 2, px 2, sz 2; ms += 0; seq 0; ts; px; sz
+    });
+    pinBothWays('a seq one above the previous one in the next ms: id mode 2, not 0', {
+      batch: { sym: 'A', ticks: [{ id: '5-0', ts: 5, px: '1', sz: '1' }, { id: '6-1', ts: 6, px: '1', sz: '1' }] },
+      sent: 0,
+      kind: 'live',
+      bytes: hex(`
+        01 02 01 41 00 00 02        // header; "A"; sent 0; no prev; 2 ticks
+        29 05 00 00 02 00 02        // head: id mode 1, px 2, sz 2; ms += 5; ts − ms = 0; px, sz "1"
+        02 02 01 00 00 00           // head: id mode 2, px 0, sz 0; ms += 1: zigzag 2; seq 1; ts − ms = 0; px, sz +0
+      `),
+    });
+    pinBothWays('a ts of 2^53-1 one below its id\'s ms of 2^53', {
+      batch: { sym: 'A', ticks: [{ id: '9007199254740992-0', ts: Number.MAX_SAFE_INTEGER, px: '1', sz: '1' }] },
+      sent: 0,
+      kind: 'live',
+      bytes: hex(`
+        01 02 01 41 00 00 01        // header; "A"; sent 0; no prev; 1 tick
+        29 80 80 80 80 80 80 80 10  // head: id mode 1, px 2, sz 2; ms += 2^53 (seven 0x80, then 2^4)
+        01 00 02 00 02              // ts − ms = −1: zigzag 1; px, sz "1"
+      `),
+    });
+    pinBothWays('sent 2^53-1 with a prev of 2^53+1, two ms after it', {
+      batch: { sym: 'A', prev: '9007199254740993-0', ticks: [] },
+      sent: Number.MAX_SAFE_INTEGER,
+      kind: 'live',
+      bytes: hex('01 02 01 41  ff ff ff ff ff ff ff 0f  01 04 00  00'), // sent: 53 one bits; prev ms − sent = +2: zigzag 4; seq 0; 0 ticks
+    });
+  });
+
+  it('writes the same bytes into a writer that starts at one byte and must grow for every part', () => {
+    for (const [batch, sent, golden] of [[{ sym: 'AB', prev: '998-3', ticks: trades }, 1000, tradeBytes], [{ sym: 'Q', ticks: quotes }, 100, quoteBytes]] as const) {
+      const w = new ByteWriter(1);
+      encodeBinaryBatch(w, batch, sent);
+      expect([...w.buf.subarray(0, w.pos)]).to.deep.equal([...golden.subarray(2)]);
+    }
+    const w = new ByteWriter(1);
+    encodeBinaryBatch(w, { sym: 'A', prev: '18446744073709551615-18446744073709551615', ticks: [] }, Number.MAX_SAFE_INTEGER);
+    expect([...w.buf.subarray(0, w.pos)]).to.deep.equal([...hex(`
+      01 41 ff ff ff ff ff ff ff 0f     // "A"; sent 2^53-1
+      01 80 80 80 80 80 80 80 e0 ff 03  // prev ms − sent = 2^64-2^53: zigzag 2^65-2^54, bits 54-64: 7 × 0x80, e0, ff, 03
+      ff ff ff ff ff ff ff ff ff 01 00  // prev seq 2^64-1; 0 ticks
+    `)]);
+  });
+
   it('writes the frame kind in header flag bits 2-3 only: live 0x02, replay 0x06, conflated 0x0a', () => {
     const batch = { sym: 'AB', prev: '998-3', ticks: trades };
     for (const [kind, flags] of [['live', 0x02], ['replay', 0x06], ['conflated', 0x0a]] as const) {
@@ -171,5 +243,38 @@ describe('wire: binary batch golden bytes, written by hand from src/wire/README.
       expect([...(encodeFrame('bin', batch, 1000, kind) as Uint8Array)], kind).to.deep.equal([...expected]);
       expect(decodeFrame(expected), kind).to.deep.equal({ ...batch, sent: 1000, kind });
     }
+  });
+
+  describe('delta or absolute: delta exactly when its varint is no longer than the absolute one', () => {
+    // Around every varint length: |zigzag| of 2^(7n-1) - 1 and -2^(7n-1) take n bytes, one further takes n + 1.
+    const edges: bigint[] = [];
+    for (let n = 1n; n <= 8n; n++) {
+      const b = 2n ** (7n * n - 1n);
+      edges.push(b - 1n, b, -b, -b - 1n);
+    }
+    const safe = (v: bigint) => v >= -(2n ** 53n - 1n) && v <= 2n ** 53n - 1n;
+    const pairs: [bigint, bigint][] = []; // (previous px, px), both safe: the delta and the value sit on the edges
+    for (const px of [0n, 1n, -1n, ...edges]) {
+      for (const delta of edges) if (safe(px) && safe(px - delta)) pairs.push([px - delta, px]);
+    }
+    const max = 2n ** 53n - 1n;
+    pairs.push([-max, max], [max, -max], [-1n, max], [1n, -max]); // deltas beyond 2^53-1 (the first two): absolute
+
+    it(`writes px mode 0 (delta) or 1 (absolute) and exactly its varint, for ${pairs.length} pairs of values`, () => {
+      for (const [before, px] of pairs) {
+        const delta = zigzagVarint(px - before);
+        const absolute = zigzagVarint(px);
+        const useDelta = safe(px - before) && delta.length <= absolute.length;
+        const expected = [
+          0x01, 0x02, 0x01, 0x41, 0x00, 0x00, 0x02, // header; "A"; sent 0; no prev; 2 ticks
+          0x28, 0x00, 0x00, ...zigzagVarint(before), 0x00, 0x02, // id 0-1 (mode 0); ts 0; px scale 0; sz "1" scale 0
+          useDelta ? 0x00 : 0x04, 0x00, ...(useDelta ? delta : absolute), 0x00, // id 0-2; ts 0; px; sz delta 0
+        ];
+        const batch = { sym: 'A', ticks: [{ id: '0-1', ts: 0, px: String(before), sz: '1' }, { id: '0-2', ts: 0, px: String(px), sz: '1' }] };
+        const frame = encodeFrame('bin', batch, 0) as Uint8Array;
+        expect([...frame], `${before} then ${px}`).to.deep.equal(expected);
+        expect(decodeFrame(frame).ticks, `${before} then ${px}`).to.deep.equal(batch.ticks);
+      }
+    });
   });
 });

@@ -86,6 +86,7 @@ describe('wire: stream ids over the whole Redis range', () => {
       ['prev ms before 0', '01 01 00 00', /prev id out of range/],
       ['tick ms summing past 2^64-1', `00 02 2a fe ${FF9.slice(3)} 03 00 fd ${FF9.slice(3)} 03 00 02 00 02 29 01`, /id out of range/],
       ['tick ms below 0', '00 01 2a 01 00 00 00 02 00 02', /id out of range/],
+      ['tick ms below 0 by more than 2^53 (zigzag 2^61-1)', '00 01 2a ff ff ff ff ff ff ff ff 1f 00 00 00 02 00 02', /id out of range/],
       ['tick seq above 2^64-1', '00 01 2a 00 80 80 80 80 80 80 80 80 80 02 00 00 02 00 02', /exceeds 2\^64-1/],
       ['a varint longer than 10 bytes', '00 01 29 80 80 80 80 80 80 80 80 80 80 00 00 00 02 00 02', /longer than 10 bytes/],
       ['ts above 2^53-1', '00 01 29 01 80 80 80 80 80 80 80 20 00 02 00 02', /ts out of range/],

@@ -70,6 +70,22 @@ describe('wire: varints', () => {
   });
 });
 
+describe('wire: ByteWriter', () => {
+  it('grows only when a reservation does not fit, to the next power-of-two multiple of its size, keeping what was written', () => {
+    const w = new ByteWriter(4);
+    w.ensure(4);
+    expect(w.buf.length).to.equal(4);
+    w.ascii('abc');
+    w.ensure(1);
+    expect(w.buf.length).to.equal(4);
+    w.ensure(2);
+    expect(w.buf.length).to.equal(8);
+    w.ensure(100);
+    expect(w.buf.length).to.equal(128);
+    expect([...w.buf.subarray(0, 4)]).to.deep.equal([0x61, 0x62, 0x63, 0]);
+  });
+});
+
 describe('wire: 64-bit varints', () => {
   const U64_MAX = 2n ** 64n - 1n;
   it('round-trip u64 and signed 65-bit zigzag values exactly, as numbers while safe and BigInt beyond', () => {
@@ -241,6 +257,29 @@ describe('wire: encodeFrame/decodeFrame round trip', function () {
       expect(() => encodeFrame('bin+lz4', { sym: 'BTC-USD', ticks: [t as never] }, SENT)).to.throw(WireEncodeError).with.property('code', code);
     }
     expect(() => encodeFrame('bin', { sym: 'bad symbol', ticks: [] }, SENT)).to.throw(WireEncodeError).with.property('code', 'INVALID_SYMBOL');
+  });
+
+  it('refuses each malformed id, send time, ts, decimal and symbol with its code and a message naming the value', () => {
+    const tick = { id: '1-0', ts: 1, px: '1', sz: '1' };
+    const refusals: [TickBatch, number, string, string][] = [
+      ...['', '5', '-5', '5-', '-', '01-0', '1-00', '1a-0', '1-0x', '1.5-0', '1/-0', '1:-0', ' 1-0'].map((id): [TickBatch, number, string, string] =>
+        [{ sym: 'A', ticks: [{ ...tick, id }] }, 1, 'INVALID_ID', `${JSON.stringify(id)} is not a stream id <ms>-<seq>`]),
+      ...['5', '-', '01-0', '1-a'].map((prev): [TickBatch, number, string, string] =>
+        [{ sym: 'A', prev, ticks: [] }, 1, 'INVALID_ID', `${JSON.stringify(prev)} is not a stream id <ms>-<seq>`]),
+      [{ sym: 'A', ticks: [{ ...tick, id: '1-18446744073709551616' }] }, 1, 'ID_OUT_OF_RANGE', 'stream id 1-18446744073709551616 has a part above 2^64-1'],
+      ...[-1, 1.5, 2 ** 53, NaN].map((sent): [TickBatch, number, string, string] =>
+        [{ sym: 'A', ticks: [] }, sent, 'INVALID_SENT', `send time ${sent} is not a safe integer`]),
+      [{ sym: 'A', ticks: [{ ...tick, ts: -1 }] }, 1, 'INVALID_TS', 'ts -1 is not an integer in 0..2^53-1'],
+      [{ sym: 'A', ticks: [{ ...tick, px: '1e5' }] }, 1, 'INVALID_DECIMAL', 'px "1e5" is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, sz: '+1' }] }, 1, 'INVALID_DECIMAL', 'sz "+1" is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, asz: '1.' }] }, 1, 'INVALID_DECIMAL', 'asz "1." is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, bid: '1234567890123456789' }] }, 1, 'INVALID_DECIMAL', 'bid "1234567890123456789" is not a decimal'],
+      [{ sym: 'A', ticks: [{ ...tick, ask: '0.1234567890123456789' }] }, 1, 'INVALID_DECIMAL', 'ask "0.1234567890123456789" is not a decimal'],
+      [{ sym: ' A', ticks: [] }, 1, 'INVALID_SYMBOL', 'invalid symbol " A"'],
+    ];
+    for (const [batch, sent, code, message] of refusals) {
+      expect(() => encodeFrame('bin', batch, sent), message).to.throw(WireEncodeError, message).with.property('code', code);
+    }
   });
 
   it('still encodes correctly after a batch that failed halfway', () => {
