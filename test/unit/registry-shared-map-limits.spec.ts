@@ -9,15 +9,7 @@ import {
   mix32,
 } from '../../src/registry/shared-map';
 import { keysWithHome, sameHomeKeys, slotOf } from '../helpers/registry-keys';
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown } from '../helpers/thrown';
 
 const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `json/${prefix}-${i}`);
 

@@ -9,17 +9,9 @@ import {
   UnknownSessionError,
 } from '../../src/registry/shared-registry';
 import { beforeAtomic, beforeCompareExchange } from '../helpers/registry-keys';
+import { thrown } from '../helpers/thrown';
 
 const T0 = 1_700_000_000_000;
-
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a throw');
-}
 
 /**
  * Session ids whose home bucket is `home` in a registry of `sessionCapacity` sessions, whose table has twice as many
