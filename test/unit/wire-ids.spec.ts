@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { FrameDecodeError } from '../../src/wire/errors';
 import { decodeFrame } from '../../src/wire/frame';
 import { encodeFrame } from '../../src/wire/frame-encode';
-import { compareStreamIds, isValidStreamId } from '../../src/wire/tick';
+import { compareStreamIds, isStreamIdSyntax, isValidDecimal, isValidStreamId } from '../../src/wire/tick';
 import { hex } from './wire-fixtures';
 
 const FF9 = 'ff ff ff ff ff ff ff ff ff';
@@ -97,5 +97,15 @@ describe('wire: stream ids over the whole Redis range', () => {
         expect(() => decodeFrame(frame(rest))).to.throw(FrameDecodeError, message).with.property('code', 'BAD_VALUE');
       });
     }
+  });
+});
+
+describe('wire: value predicates', () => {
+  it('refuse values that are not strings, even when their string form is valid', () => {
+    // A JSON request or a decoded field can hold an array or a number; RegExp.test would stringify it and accept.
+    for (const v of [['1-2'], 12, { toString: () => '1-2' }]) expect(isStreamIdSyntax(v), String(v)).to.equal(false);
+    for (const v of [['1.5'], 1.5, 7]) expect(isValidDecimal(v), String(v)).to.equal(false);
+    expect(isStreamIdSyntax('1-2')).to.equal(true);
+    expect(isValidDecimal('1.5')).to.equal(true);
   });
 });
