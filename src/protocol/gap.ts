@@ -11,7 +11,7 @@
  * Sent as a text frame on one topic every socket holds from its open, so it costs one publish per worker, never
  * per client. Browser-safe: the SDK imports the reasons and the decoder.
  */
-export const LOSS_REASONS = ['trimmed', 'deleted', 'stream_recreated', 'group_recreated'] as const;
+export const LOSS_REASONS = ['trimmed', 'deleted', 'stream_recreated'] as const;
 export type LossReason = (typeof LOSS_REASONS)[number];
 
 export interface StreamLoss {
