@@ -56,6 +56,7 @@ describe('fault: redis-server killed with -9 and restarted', function () {
     redis.child.kill('SIGKILL');
     const during = await writer.stop();
     await producer.disconnect().catch(() => undefined);
+    await redis.stop(); // already dead: this only removes its temporary directory (none with AOF)
     redis = await privateRedis(redis.port, { appendOnlyDir: dir });
     producer = await plainClient(redis.url);
     await waitUntil('/readyz 200 again', async () => (await readyStatus(gw!.http)) === 200, 15_000);
@@ -93,6 +94,7 @@ describe('fault: redis-server killed with -9 and restarted', function () {
     const unread = await xaddTicks(producer, 'ticks', ['K'], 200, 500);
     redis.child.kill('SIGKILL');
     await producer.disconnect().catch(() => undefined);
+    await redis.stop(); // already dead: this only removes its temporary directory
     redis = await privateRedis(redis.port);
     producer = await plainClient(redis.url);
     gw.child.kill('SIGCONT');
