@@ -33,11 +33,13 @@ export interface SpawnOptions {
   /** taskset CPU list such as "0" or "0-1"; undefined: not pinned. */
   cpus?: string;
   ipc?: boolean;
+  /** Node flags before the script (a CPU profile, say). */
+  nodeArgs?: string[];
 }
 
 /** `node script args` in a shell that raises `ulimit -n` and execs it, optionally under taskset. */
 export function spawnNode(script: string, args: string[], opts: SpawnOptions = {}): ChildProcess {
-  const argv = [...(opts.cpus === undefined ? [] : ['taskset', '-c', opts.cpus]), process.execPath, script, ...args];
+  const argv = [...(opts.cpus === undefined ? [] : ['taskset', '-c', opts.cpus]), process.execPath, ...(opts.nodeArgs ?? []), script, ...args];
   const child = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', ...argv], {
     stdio: ['ignore', 'pipe', 'pipe', ...(opts.ipc ? ['ipc' as const] : [])],
   });

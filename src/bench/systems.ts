@@ -75,11 +75,15 @@ export function allSystems(workers: boolean): SystemSpec[] {
     ...(workers ? [tickgate(1), tickgate(2)] : [tickgate(undefined)]),
     peer('ws-peer', 'ws peer', 'tickgate', 'ws-peer.js'),
     peer('socketio-peer', 'Socket.IO peer', 'socketio', 'socketio-peer.js'),
+    peer('uws-relay', 'raw uWS relay', 'tickgate', 'uws-relay.js'),
   ];
 }
 
 export async function startSystem(spec: SystemSpec, redisUrl: string, stream: string, cpus: string | undefined): Promise<RunningSystem> {
-  const child = spawnNode(spec.script, spec.args(redisUrl, stream), { cpus });
+  // BENCH_PROFILE_DIR: every thread of each system under test writes a CPU profile there when it exits.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  const nodeArgs = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawnNode(spec.script, spec.args(redisUrl, stream), { cpus, nodeArgs });
   const { port } = await whenServing(spec.label, child);
   // Keep the pipes drained: a full stdout pipe would block the system under test.
   child.stdout!.resume();
