@@ -4,7 +4,7 @@
  * Each option is declared once; its flag (`--read-count`) and variable (`TICKGATE_READ_COUNT`) derive from its
  * name, so the CLI, the environment and the README table cannot drift apart. Flags win over the environment.
  */
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -51,7 +51,7 @@ const common = {
 const gatewayOptions = {
   ...common,
   port: int(9001, 0, 65535, 'listen port; 0 picks a free one (logged)'),
-  workers: int(availableParallelism(), 1, 64, 'worker threads, each a uWS App on the same port (default: one per core)'),
+  workers: int(0, 0, 64, 'server threads: 0 serves clients on the main thread beside ingest (no hand-off per read; the cheapest up to the fan-out one core carries); N: N worker threads, each a uWS App on the same port'),
   topicCapacity: int(65_536, 16, 1 << 24, 'topics (symbol × format) with subscribers that each worker can track'),
   sessionCapacity: int(131_072, 16, 1 << 24, 'connections each worker can hold; beyond it new ones are closed with 4006'),
   host: str('0.0.0.0', 'listen address'),
@@ -204,6 +204,11 @@ function completed<C extends GatewayConfig>(c: C): C {
       'or slow clients are closed before the slow-consumer ladder can act');
   }
   return { ...c, group: c.group || `tickgate:${c.instance}`, consumer: c.consumer || c.instance };
+}
+
+/** uWS Apps serving clients: the main thread's one with `--workers 0`, else one per worker thread. */
+export function serverThreads(c: Pick<GatewayConfig, 'workers'>): number {
+  return Math.max(1, c.workers);
 }
 
 export function producerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ProducerConfig {

@@ -4,7 +4,7 @@
  * clients. This module wires them and owns the shutdown order: stop reading → publish and ack what was read →
  * close every worker (listen socket, clients with 1001) → close Redis.
  */
-import { ConfigError, GatewayConfig } from './config';
+import { ConfigError, GatewayConfig, serverThreads } from './config';
 import { createLogger, Logger } from './log';
 import { createMetrics } from './metrics/metrics';
 import { PartitionedRegistry } from './registry/partitioned-registry';
@@ -47,7 +47,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
     throw err instanceof ConfigError ? err : new ConfigError(`authentication: ${(err as Error).message}`);
   }
   log.info({ auth: auth ? 'jwt' : 'off', allowedOrigins: cfg.allowedOrigins }, 'authentication');
-  const registry = new PartitionedRegistry(cfg.workers, { topicCapacity: cfg.topicCapacity, sessionCapacity: cfg.sessionCapacity });
+  const registry = new PartitionedRegistry(serverThreads(cfg), { topicCapacity: cfg.topicCapacity, sessionCapacity: cfg.sessionCapacity });
   const metrics = createMetrics({ processMetrics: true, registryStats: () => registry.stats() });
   const pool = new WorkerPool(cfg, registry, metrics, log);
   const fanout = new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes, registry, pool, metrics, log, cfg.historyPerSymbol);
@@ -85,7 +85,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
     log.info('stopped');
   })());
   const recycleWorkers = () => {
-    for (let id = 0; id < cfg.workers; id++) setTimeout(() => pool.recycle(id), id * 1000);
+    for (let id = 0; id < serverThreads(cfg); id++) setTimeout(() => pool.recycle(id), id * 1000);
   };
   const abort = () => pool.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason());
   return { port, stop, abort, recycleWorkers };

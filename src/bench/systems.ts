@@ -72,7 +72,7 @@ const peer = (id: string, label: string, protocol: Protocol, file: string): Syst
 
 export function allSystems(workers: boolean): SystemSpec[] {
   return [
-    ...(workers ? [tickgate(1), tickgate(2)] : [tickgate(undefined)]),
+    ...(workers ? [tickgate(undefined), tickgate(1), tickgate(2)] : [tickgate(undefined)]),
     peer('ws-peer', 'ws peer', 'tickgate', 'ws-peer.js'),
     peer('socketio-peer', 'Socket.IO peer', 'socketio', 'socketio-peer.js'),
     peer('uws-relay', 'raw uWS relay', 'tickgate', 'uws-relay.js'),

@@ -143,7 +143,7 @@ export class GatewayServer {
   }
 
   /** The fan-out's only way to reach clients. */
-  publish(topic: string, frame: Uint8Array, isBinary: boolean): void {
+  publish(topic: string, frame: string | Uint8Array, isBinary: boolean): void {
     this.app.publish(topic, frame, isBinary);
     this.opts.ladder.published(topic, frame, isBinary);
   }

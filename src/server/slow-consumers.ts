@@ -32,7 +32,8 @@ export interface LadderOptions {
 }
 
 interface Published {
-  bytes: Uint8Array;
+  /** A text frame published on the main thread is still a string; one handed over by the main thread, its bytes. */
+  frame: string | Uint8Array;
   binary: boolean;
   decoded?: DataFrame;
 }
@@ -44,8 +45,8 @@ export class SlowConsumerLadder {
   constructor(private readonly opts: LadderOptions, private readonly metrics: Metrics) {}
 
   /** Hot path (worker side): one Map.set per published frame. */
-  published(topic: string, bytes: Uint8Array, binary: boolean): void {
-    this.newest.set(topic, { bytes, binary });
+  published(topic: string, frame: string | Uint8Array, binary: boolean): void {
+    this.newest.set(topic, { frame, binary });
   }
 
   /** Runs on a timer over every socket; for a healthy one it is a buffered-amount read and a comparison. */
@@ -147,7 +148,7 @@ export class SlowConsumerLadder {
   private latestTick(topic: string): Tick | undefined {
     const p = this.newest.get(topic);
     if (!p) return undefined;
-    p.decoded ??= decodeFrame(p.binary ? p.bytes : Buffer.from(p.bytes).toString('utf8'));
+    p.decoded ??= decodeFrame(p.binary || typeof p.frame === 'string' ? p.frame : Buffer.from(p.frame).toString('utf8'));
     return p.decoded.ticks[p.decoded.ticks.length - 1];
   }
 }

@@ -1,11 +1,13 @@
 /**
- * The main thread's side of the server workers: starts them on one port, hands each read's frames to all of them,
+ * The main thread's side of the server threads: starts them on one port, hands each read's frames to all of them,
  * tells the reader when every live worker has published (so it can XACK), restarts workers that exit, aggregates
- * their metrics, and shuts them down in order.
+ * their metrics, and shuts them down in order. With `--workers 0` the one server thread is the main thread itself
+ * (local-thread.ts): frames are published as the fan-out produces them and a read is published when flush() is
+ * called.
  */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
-import { GatewayConfig } from '../config';
+import { GatewayConfig, serverThreads } from '../config';
 import { freePort } from '../net';
 import { Logger } from '../log';
 import { aggregateMetrics, Metrics } from '../metrics/metrics';
@@ -17,13 +19,18 @@ import { CatchupCancelled } from '../ingest/catchup/scan';
 import { SharedCounterMap } from '../registry/shared-map';
 import { GAP_TOPIC, gapMessage, StreamLoss } from '../protocol/gap';
 import { PendingReplies } from './pending-replies';
+import { LocalThread } from './local-thread';
 import { CLOSES } from '../protocol/codes';
 import {
   MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
 
+type ServerThreadHandle = Worker | LocalThread;
+
 export class WorkerPool implements FramePublisher {
-  private readonly workers: (Worker | undefined)[];
+  private readonly workers: (ServerThreadHandle | undefined)[];
+  /** `--workers 0`: the main thread serves clients; workers[0] is a LocalThread while it runs. */
+  private readonly inThread: boolean;
   private readonly status = new Int32Array(new SharedArrayBuffer(12));
   /** Reads handed to the workers, by seq: the reader acks a read once every live worker has published it. */
   private readonly published = new PendingReplies<void>();
@@ -46,11 +53,13 @@ export class WorkerPool implements FramePublisher {
     private readonly metrics: Metrics,
     private readonly log: Logger,
   ) {
-    this.workers = new Array(cfg.workers).fill(undefined);
-    Atomics.store(this.status, STATUS_CONFIGURED, cfg.workers);
+    const threads = serverThreads(cfg);
+    this.inThread = cfg.workers === 0;
+    this.workers = new Array(threads).fill(undefined);
+    Atomics.store(this.status, STATUS_CONFIGURED, threads);
     // Distinct client IPs the process can count: one per possible connection, whatever the spread.
     // maxLive makes it exact: the slot count alone is rounded up to a power of two.
-    const addresses = Math.min(cfg.sessionCapacity * cfg.workers, 1 << 20);
+    const addresses = Math.min(cfg.sessionCapacity * threads, 1 << 20);
     this.ipCounts = SharedCounterMap.create({ capacity: addresses, maxLive: addresses });
   }
 
@@ -77,6 +86,11 @@ export class WorkerPool implements FramePublisher {
   }
 
   publish(topic: string, frame: string | Uint8Array, isBinary: boolean): void {
+    if (this.inThread) {
+      // A main thread that is restarting its server (SIGUSR2) has no clients to publish to.
+      (this.workers[0] as LocalThread | undefined)?.publish(topic, frame, isBinary);
+      return;
+    }
     this.topics.push(topic);
     this.frames.push(frame);
     this.binary.push(isBinary);
@@ -152,7 +166,7 @@ export class WorkerPool implements FramePublisher {
       workerId: id, config: this.cfg, port, registry: this.registry.partition(id).buffers,
       status: this.status.buffer as SharedArrayBuffer, ipCounts: this.ipCounts.buffer,
     };
-    const worker = new Worker(join(__dirname, 'worker.js'), { workerData: data });
+    const worker = this.inThread ? new LocalThread(data) : new Worker(join(__dirname, 'worker.js'), { workerData: data });
     return new Promise((resolve, reject) => {
       worker.on('message', (m: WorkerToMain) => {
         if (m.type === 'listening') {
@@ -179,7 +193,7 @@ export class WorkerPool implements FramePublisher {
     });
   }
 
-  private onMessage(id: number, worker: Worker, m: WorkerToMain): void {
+  private onMessage(id: number, worker: ServerThreadHandle, m: WorkerToMain): void {
     switch (m.type) {
       case 'published':
         return this.published.answer(m.seq, id, undefined);
@@ -197,7 +211,7 @@ export class WorkerPool implements FramePublisher {
     }
   }
 
-  private catchUp(id: number, worker: Worker, requestId: number, request: CatchupRequest): void {
+  private catchUp(id: number, worker: ServerThreadHandle, requestId: number, request: CatchupRequest): void {
     const abort = new AbortController();
     let mine = this.inFlight.get(id);
     if (mine === undefined) this.inFlight.set(id, (mine = new Map()));
