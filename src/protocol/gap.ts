@@ -21,9 +21,6 @@ export interface StreamLoss {
   reason: LossReason;
 }
 
-/** Not a valid symbol (symbols start with a letter or digit), so it can never collide with a symbol's topic. */
-export const GAP_TOPIC = '#gap';
-
 export function gapMessage(loss: StreamLoss): string {
   return JSON.stringify({ type: 'gap', stream: loss.stream, after: loss.after, through: loss.through, reason: loss.reason });
 }

@@ -148,9 +148,13 @@ export class GatewayServer {
     this.opts.ladder.published(topic, frame, isBinary);
   }
 
-  /** A control message for every client (each socket holds the topic from its open): one publish, fanned out by uWS. */
-  broadcast(topic: string, text: string): void {
-    this.app.publish(topic, text, false);
+  /**
+   * A control message for every client, paused or degraded ones too. Sent socket by socket, not published on a topic
+   * every socket holds: it is rare (a loss announcement), and a topic subscription costs every idle connection
+   * memory for its whole life. Corked: outside a uWS callback each send would otherwise be its own syscall.
+   */
+  broadcast(text: string): void {
+    for (const ws of this.sockets) ws.cork(() => ws.send(text, false));
   }
 
   /** Sockets with more than `limit` bytes not yet sent. O(connections): for a metrics scrape, not the hot path. */

@@ -130,7 +130,7 @@ export function runServerThread(data: WorkerData, channel: ThreadChannel): Serve
       case 'scraped':
         return scrapes.answer(m.id, MAIN_THREAD, { contentType: m.contentType, body: m.body });
       case 'broadcast':
-        return server.broadcast(m.topic, m.text);
+        return server.broadcast(m.text);
       case 'caughtup':
         return catchups.answer(m.id, MAIN_THREAD, m.answer);
       case 'close':

@@ -13,7 +13,6 @@ import { Metrics } from '../metrics/metrics';
 import { Logger } from '../log';
 import type { CatchupAnswer, CatchupRequest } from '../contracts/catchup';
 import { refusedIsFlooding, takeToken } from './rate-limit';
-import { GAP_TOPIC } from '../protocol/gap';
 import { closeLabel, endWith } from './close';
 import { SessionData, SessionState, Socket } from './session-data';
 import * as subscriptions from './subscriptions';
@@ -50,8 +49,6 @@ export class SessionHandler {
       if (!(err instanceof RegistryFullError)) throw err;
       return endWith(ws, this.deps.metrics, 'TOO_MANY_CONNECTIONS');
     }
-    // Loss announcements reach every connection, paused or degraded ones too: they concern every symbol it holds.
-    ws.subscribe(GAP_TOPIC);
     this.deps.metrics.connectionsOpened.inc();
     this.deps.log.debug({ session: s.id, ip: s.ip, format: s.format }, 'session opened');
   }

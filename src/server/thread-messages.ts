@@ -45,8 +45,8 @@ export type MainToWorker =
   | { type: 'collect'; id: number }
   | { type: 'scraped'; id: number; contentType: string; body: string }
   | { type: 'caughtup'; id: number; answer: CatchupAnswer }
-  /** A text message for every client of the worker (src/protocol/gap.ts), published once on its topic. */
-  | { type: 'broadcast'; topic: string; text: string }
+  /** A text message for every client of the server (src/protocol/gap.ts): rare, sent socket by socket. */
+  | { type: 'broadcast'; text: string }
   /** Close the listen socket and every client with `code`, then exit. */
   | { type: 'close'; code: number; reason: string };
 

@@ -17,7 +17,7 @@ import { Catchup } from '../ingest/catchup';
 import type { CatchupRequest } from '../contracts/catchup';
 import { CatchupCancelled } from '../ingest/catchup/scan';
 import { SharedCounterMap } from '../registry/shared-map';
-import { GAP_TOPIC, gapMessage, StreamLoss } from '../protocol/gap';
+import { gapMessage, StreamLoss } from '../protocol/gap';
 import { PendingReplies } from './pending-replies';
 import { LocalThread } from './local-thread';
 import { CLOSES } from '../protocol/codes';
@@ -126,7 +126,7 @@ export class WorkerPool implements FramePublisher {
   }
 
   announceLoss(loss: StreamLoss): void {
-    const message: MainToWorker = { type: 'broadcast', topic: GAP_TOPIC, text: gapMessage(loss) };
+    const message: MainToWorker = { type: 'broadcast', text: gapMessage(loss) };
     for (const w of this.workers) w?.postMessage(message);
   }
 

@@ -7,6 +7,9 @@ import { GatewayProcess, metricValue, waitUntil } from './gateway';
 import { PlainRedis, xaddTicks } from './redis';
 import { TestClient } from './ws-client';
 
+/** Servers of a gateway started with default flags: one, on the main thread (`--workers 0`). */
+export const DEFAULT_SERVERS = 1;
+
 /** Opens enough clients that each of `workers` holds some, and checks that each gets a fresh tick; then no restart happened. */
 export async function expectEveryWorkerServes(gw: GatewayProcess, producer: PlainRedis, workers: number, stream = 'ticks', options?: object): Promise<void> {
   expect(await metricValue(gw.http, 'tickgate_worker_restarts_total'), 'worker threads restarted').to.equal(0);
