@@ -60,6 +60,11 @@ const gatewayOptions = {
   consumer: str('', 'consumer name (default: the instance id); stable so a restart re-reads its own pending entries'),
   readCount: int(512, 1, 100_000, 'XREADGROUP COUNT: entries per read'),
   readBlockMs: int(1000, 1, 60_000, 'XREADGROUP BLOCK in ms; also bounds how long shutdown waits for the reader'),
+  // Acks go out after the publish, so the interval never delays a client: it bounds what a crash leaves pending to be
+  // re-read (about one interval of reads). 50 ms already turns one XACK per read into at most 20 per stream per
+  // second. At most 500: an entry waiting for its ack must never look idle to XAUTOCLAIM (--claim-idle-ms ≥ 1000).
+  ackIntervalMs: int(50, 0, 500, 'longest a published entry waits for its XACK: one XACK per stream carries the ids published within it; bounds what a crash re-reads, never client latency'),
+  ackBatch: int(1024, 1, 100_000, 'published ids of one stream that are acked at once without waiting for --ack-interval-ms; also the most ids one XACK carries'),
   claimIdleMs: int(30_000, 1000, 3_600_000, 'XAUTOCLAIM entries idle this long at other consumers of the group'),
   claimIntervalMs: int(10_000, 100, 3_600_000, 'how often to run XAUTOCLAIM'),
   maxDeliveries: int(5, 1, 1000, 'an entry delivered more often goes to the dead-letter stream and is acked'),

@@ -58,6 +58,7 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
     streams: cfg.stream, group: cfg.group, consumer: cfg.consumer, count: cfg.readCount, blockMs: cfg.readBlockMs,
     claimIdleMs: cfg.claimIdleMs, claimIntervalMs: cfg.claimIntervalMs, maxDeliveries: cfg.maxDeliveries,
     deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs, commandTimeoutMs: cfg.redisCommandTimeoutMs,
+    ackIntervalMs: cfg.ackIntervalMs, ackBatch: cfg.ackBatch,
   }, fanout, metrics, log, (ready) => pool.setReady(ready));
 
   const catchup = new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks,

@@ -2,15 +2,17 @@
  * The consumer-group stream reader (one per gateway process).
  *
  * Life of a read:
- *   setup (after start and after every reconnect): ensure the group (MKSTREAM; BUSYGROUP is fine), retry XACKs
- *   that failed, move poison entries to the dead-letter stream, re-read this consumer's own pending entries
- *   (cursor from `0`) and publish them, and check for entries removed unread since the group's last-delivered id;
- *   then loop on `XREADGROUP ... BLOCK ... >`, each read pipelined with one XINFO STREAM per stream (same
- *   connection, so Redis answers both in one reply: no extra round trip) to detect entries removed before they
- *   were read (src/ingest/stream-loss.ts), which are announced before the read is published.
- *   Every read is handed to the sink synchronously, then XACKed (on a second connection: the blocking read holds
- *   its own). Acks are not awaited before the next read, so an ack round trip never adds to latency; one that
- *   fails is kept and retried, and until then the entry stays pending, so nothing is lost, only re-delivered.
+ *   setup (after start and after every reconnect): ensure the group (MKSTREAM; BUSYGROUP is fine), send the acks
+ *   waiting or kept after a failure, move poison entries to the dead-letter stream, re-read this consumer's own
+ *   pending entries (cursor from `0`) and publish them, and check for entries removed unread since the group's
+ *   last-delivered id; then loop on `XREADGROUP ... BLOCK ... >`, each read pipelined with one XINFO STREAM per
+ *   stream (same connection, so Redis answers both in one reply: no extra round trip) to detect entries removed
+ *   before they were read (src/ingest/stream-loss.ts), which are announced before the read is published.
+ *   Every read is handed to the sink synchronously; once the sink has published it, its ids go to the ack batcher
+ *   (src/ingest/ack-batcher.ts: one XACK per stream per --ack-interval-ms, or at --ack-batch ids, on a second
+ *   connection: the blocking read holds its own). Acks are not awaited before the next read, so an ack round trip
+ *   never adds to latency; one that fails is kept and retried, and until then the entry stays pending, so nothing
+ *   is lost, only re-delivered.
  *   A timer runs XAUTOCLAIM for entries left idle by other consumers of the group.
  *   Every command has a deadline (--redis-command-timeout-ms; the blocking read: --read-block-ms plus it): a Redis
  *   that stops answering makes the reader not ready and its connections are opened again.
@@ -23,6 +25,7 @@ import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
 import { LOSS_REASONS, StreamLoss } from '../protocol/gap';
 import { compareStreamIds } from '../wire/tick';
+import { AckBatcher } from './ack-batcher';
 import { RawEntry } from './fanout';
 import { backoffMs, Redis, timedCommand, withDeadline } from '../redis';
 import { checkLoss, initialPosition, LossCheck, ReadPosition } from './stream-loss';
@@ -40,6 +43,8 @@ export interface ReaderOptions {
   deadLetterSuffix: string;
   backoffMaxMs: number;
   commandTimeoutMs: number;
+  ackIntervalMs: number;
+  ackBatch: number;
 }
 
 export interface EntrySink {
@@ -60,10 +65,12 @@ export class StreamReader {
   private running: Promise<void> | undefined;
   private isReady = false;
   private setupDone = false;
-  private claiming = false;
+  /** The XAUTOCLAIM sweep under way, if any: stop() waits for what it delivers. */
+  private claiming: Promise<void> | undefined;
   private claimTimer: NodeJS.Timeout | undefined;
-  private readonly failedAcks = new Map<string, string[]>();
-  private readonly inflightAcks = new Set<Promise<unknown>>();
+  private readonly acks: AckBatcher;
+  /** Reads handed to the sink whose publish has not completed: their ids reach the batcher when it does. */
+  private readonly publishing = new Set<Promise<void>>();
   private readonly logError = onceEvery(5000);
   private readonly logLoss = onceEvery(10_000);
   /** Per stream: what loss detection knows of it (src/ingest/stream-loss.ts). */
@@ -82,6 +89,7 @@ export class StreamReader {
     private readonly log: Logger,
     private readonly onReady: (ready: boolean) => void,
   ) {
+    this.acks = new AckBatcher((args) => this.ctl(args), { group: opts.group, intervalMs: opts.ackIntervalMs, maxBatch: opts.ackBatch });
     // Series at 0 from the start: a loss is then an increase() that alerts and dashboards see from its first event.
     for (const stream of opts.streams) {
       metrics.groupRecreations.inc({ stream }, 0);
@@ -97,7 +105,12 @@ export class StreamReader {
 
   start(): void {
     this.running = this.loop();
-    this.claimTimer = setInterval(() => void this.claimIdle(), this.opts.claimIntervalMs);
+    this.claimTimer = setInterval(() => {
+      if (!this.isReady || this.claiming) return;
+      this.claiming = this.claimIdle().finally(() => {
+        this.claiming = undefined;
+      });
+    }, this.opts.claimIntervalMs);
   }
 
   /** Stops reading; what was read is published and acked before this resolves. */
@@ -105,7 +118,10 @@ export class StreamReader {
     this.stopping = true;
     clearInterval(this.claimTimer);
     await this.running;
-    while (this.inflightAcks.size > 0) await Promise.allSettled([...this.inflightAcks]);
+    await this.claiming;
+    while (this.publishing.size > 0) await Promise.allSettled([...this.publishing]);
+    const unacked = await this.acks.stop();
+    if (unacked > 0) this.log.warn({ unacked }, 'published entries left unacked at shutdown: they stay pending and are re-read at the next start');
     this.setReady(false);
   }
 
@@ -155,7 +171,8 @@ export class StreamReader {
   private async setup(): Promise<void> {
     // Groups first: an ack kept for a group that was since destroyed is then harmless (XACK of an unknown id is 0).
     for (const stream of this.opts.streams) await this.ensureGroup(stream);
-    await this.retryFailedAcks();
+    // Before pending recovery: an entry already published is not re-read, nor counted as one more delivery.
+    await this.acks.flush();
     for (const stream of this.opts.streams) {
       await this.warnIfGroupShared(stream);
       await this.deadLetterPoison(stream);
@@ -281,11 +298,8 @@ export class StreamReader {
   }
 
   private async claimIdle(): Promise<void> {
-    if (!this.isReady || this.claiming) return;
-    this.claiming = true;
     const { group, consumer, claimIdleMs, count } = this.opts;
     try {
-      await this.retryFailedAcks();
       for (const stream of this.opts.streams) {
         let start = '0-0';
         // Bounded: a huge backlog is taken over a few ticks of the timer rather than in one long burst.
@@ -302,8 +316,6 @@ export class StreamReader {
       }
     } catch (err) {
       this.log.warn({ err: (err as Error).message }, 'XAUTOCLAIM failed; will retry');
-    } finally {
-      this.claiming = false;
     }
   }
 
@@ -315,31 +327,16 @@ export class StreamReader {
       const published = this.sink.publishEntries(stream, entries);
       const ids = entries.map((e) => e[0]);
       // Not awaited: the next read goes out while the workers publish this one; the ack waits for them.
-      if (published) this.track(published.then(() => this.ack(stream, ids)));
-      else this.ack(stream, ids);
+      if (published) this.trackPublish(published.then(() => this.acks.add(stream, ids)));
+      else this.acks.add(stream, ids);
     }
     this.metrics.readToPublish.observe((performance.now() - started) / 1000);
   }
 
-  private ack(stream: string, ids: string[]): void {
-    this.track(this.ctl(['XACK', stream, this.opts.group, ...ids]).then(() => undefined, () => {
-      const kept = this.failedAcks.get(stream);
-      if (kept) kept.push(...ids);
-      else this.failedAcks.set(stream, ids);
-    }));
-  }
-
-  /** stop() waits for these: what was read is published and acked before the reader reports stopped. */
-  private track(p: Promise<void>): void {
-    this.inflightAcks.add(p);
-    void p.finally(() => this.inflightAcks.delete(p));
-  }
-
-  private async retryFailedAcks(): Promise<void> {
-    for (const [stream, ids] of this.failedAcks) {
-      await this.ctl(['XACK', stream, this.opts.group, ...ids]);
-      this.failedAcks.delete(stream);
-    }
+  /** stop() waits for these, then flushes the batcher: what was read is published and acked before it resolves. */
+  private trackPublish(p: Promise<void>): void {
+    this.publishing.add(p);
+    void p.finally(() => this.publishing.delete(p));
   }
 
   private setReady(ready: boolean): void {

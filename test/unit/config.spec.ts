@@ -41,6 +41,14 @@ describe('config', () => {
     expect(() => producerConfig([], { TICKGATE_RATE: '0' })).to.throw(ConfigError, /TICKGATE_RATE \(rate\): 0 is outside/);
   });
 
+  it('batches acks over 50 ms or 1024 ids by default, and keeps the interval below the smallest --claim-idle-ms', () => {
+    expect(gatewayConfig([], {})).to.include({ ackIntervalMs: 50, ackBatch: 1024 });
+    expect(gatewayConfig([], { TICKGATE_ACK_INTERVAL_MS: '0', TICKGATE_ACK_BATCH: '1' })).to.include({ ackIntervalMs: 0, ackBatch: 1 });
+    // An entry waiting for its ack must never look idle to XAUTOCLAIM, whose --claim-idle-ms is at least 1000.
+    expect(() => gatewayConfig(['--ack-interval-ms', '501'], {})).to.throw(ConfigError, /--ack-interval-ms \(ackIntervalMs\): 501 is outside 0\.\.500/);
+    expect(() => gatewayConfig(['--ack-batch', '0'], {})).to.throw(ConfigError, /--ack-batch \(ackBatch\): 0 is outside 1\.\.100000/);
+  });
+
   it('documents every option of every command in --help: flag, variable, meaning and default, one entry each', () => {
     for (const command of Object.keys(COMMANDS) as Command[]) {
       const help = helpText(command);
