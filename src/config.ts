@@ -64,6 +64,9 @@ const gatewayOptions = {
   // re-read (about one interval of reads). 50 ms already turns one XACK per read into at most 20 per stream per
   // second. At most 500: an entry waiting for its ack must never look idle to XAUTOCLAIM (--claim-idle-ms ≥ 1000).
   ackIntervalMs: int(50, 0, 500, 'longest a published entry waits for its XACK: one XACK per stream carries the ids published within it; bounds what a crash re-reads, never client latency'),
+  readIdleMs: int(50, 0, 1000, 'while no client holds any subscription, at most one read per this many ms (ingest costs little while nobody listens); a first subscriber\'s first live tick waits at most this long, once'),
+  coalesceAboveDeliveries: int(60_000, 0, 100_000_000, 'deliveries per second above which reads are coalesced (--coalesce-ms); 0: never'),
+  coalesceMs: int(5, 0, 100, 'above --coalesce-above-deliveries, reads start at most this often: frames carry more ticks and a client\'s frames of one read leave in one write; the most a tick waits for it'),
   ackBatch: int(1024, 1, 100_000, 'published ids of one stream that are acked at once without waiting for --ack-interval-ms; also the most ids one XACK carries'),
   claimIdleMs: int(30_000, 1000, 3_600_000, 'XAUTOCLAIM entries idle this long at other consumers of the group'),
   claimIntervalMs: int(10_000, 100, 3_600_000, 'how often to run XAUTOCLAIM'),

@@ -11,6 +11,7 @@ import { PartitionedRegistry } from './registry/partitioned-registry';
 import { WorkerPool } from './server/worker-pool';
 import { Fanout } from './ingest/fanout';
 import { StreamReader } from './ingest/reader';
+import { ReadPacer } from './ingest/read-pacer';
 import { startLagSampler } from './ingest/lag-sampler';
 import { Catchup } from './ingest/catchup';
 import { startMetricsServer } from './server/metrics-server';
@@ -59,7 +60,9 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
     claimIdleMs: cfg.claimIdleMs, claimIntervalMs: cfg.claimIntervalMs, maxDeliveries: cfg.maxDeliveries,
     deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs, commandTimeoutMs: cfg.redisCommandTimeoutMs,
     ackIntervalMs: cfg.ackIntervalMs, ackBatch: cfg.ackBatch,
-  }, fanout, metrics, log, (ready) => pool.setReady(ready));
+  }, fanout, metrics, log, (ready) => pool.setReady(ready), new ReadPacer(
+    { idleMs: cfg.readIdleMs, coalesceMs: cfg.coalesceMs, coalesceAbove: cfg.coalesceAboveDeliveries },
+    { subscriptions: () => registry.subscriptions(), delivered: () => fanout.deliveries() }));
 
   const catchup = new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks,
     scanLimit: cfg.resumeScanLimit, scanRate: cfg.catchupScanRate, timeoutMs: cfg.resumeTimeoutMs }, encodeFrame, log);

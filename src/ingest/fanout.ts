@@ -86,6 +86,8 @@ export class Fanout implements PublishedHistory {
   private readonly delivered;
   private readonly rawBytes;
   private readonly logBad = onceEvery(10_000);
+  /** Ticks delivered to clients since start, over every format (the reader's pacing reads it). */
+  private deliveredTotal = 0;
   /** Per format: frames, ticks delivered, wire bytes, raw bytes of the read being published. */
   private readonly counts: Float64Array;
 
@@ -191,6 +193,7 @@ export class Fanout implements PublishedHistory {
       if (this.counts[c] === 0) continue;
       this.frames[f].inc(this.counts[c]);
       this.delivered[f].inc(this.counts[c + 1]);
+      this.deliveredTotal += this.counts[c + 1];
       this.bytes[f].inc(this.counts[c + 2]);
       this.rawBytes[f].inc(this.counts[c + 3]);
       this.counts.fill(0, c, c + COUNTS);
@@ -206,6 +209,11 @@ export class Fanout implements PublishedHistory {
   announceLoss(loss: StreamLoss): void {
     for (const state of this.symbols.values()) if (state.stream === loss.stream) state.history.clear();
     this.publisher.announceLoss(loss);
+  }
+
+  /** Ticks delivered to clients since start. */
+  deliveries(): number {
+    return this.deliveredTotal;
   }
 
   history(sym: string): SymbolHistory | undefined {

@@ -88,6 +88,8 @@ export class StreamReader {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly onReady: (ready: boolean) => void,
+    /** When to send the next read (src/ingest/read-pacer.ts). */
+    private readonly pacer: { delayBeforeRead(): number },
   ) {
     this.acks = new AckBatcher((args) => this.ctl(args), { group: opts.group, intervalMs: opts.ackIntervalMs, maxBatch: opts.ackBatch });
     // Series at 0 from the start: a loss is then an increase() that alerts and dashboards see from its first event.
@@ -146,6 +148,8 @@ export class StreamReader {
         }
         await this.resetReadCounters();
         this.setReady(true);
+        const wait = this.pacer.delayBeforeRead();
+        if (wait > 0) await sleep(wait);
         // Sent in the same tick, so node-redis writes them together and Redis runs the XINFOs right after the read.
         const [reply, ...info] = await withDeadline(this.reader, Promise.all([this.reader.sendCommand(read) as Promise<StreamReply>,
           ...infos.map((args) => this.reader.sendCommand(args) as Promise<unknown[]>)]), 'XREADGROUP', blockMs + commandTimeoutMs, this.log);

@@ -50,6 +50,13 @@ export class PartitionedRegistry {
     return n;
   }
 
+  /** Subscriptions held by every client of the process: one atomic load per partition. */
+  subscriptions(): number {
+    let n = 0;
+    for (let i = 0; i < this.partitions.length; i++) n += this.partitions[i].subscriptionCount();
+    return n;
+  }
+
   /**
    * For metrics, not the hot path. Active topics are the union over partitions, so every partition's topic table is
    * read, and a table has as many slots as --topic-capacity allows, live or not. The read is sliced, yielding to the

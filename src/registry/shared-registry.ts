@@ -244,6 +244,11 @@ export class SharedRegistry implements ConnectionRegistry {
     return undefined;
   }
 
+  /** Subscriptions of every session of this partition: one atomic load, for the reader's pacing. */
+  subscriptionCount(): number {
+    return Atomics.load(this.header, H_SUBSCRIPTIONS);
+  }
+
   /** Three independent atomic loads: each figure is exact, the three together are not one snapshot. */
   stats(): RegistryStats {
     return {
