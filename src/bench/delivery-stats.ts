@@ -1,6 +1,6 @@
 /**
  * What one load-generator thread counts per received data frame: ticks, frames, payload bytes, and each tick's
- * latency (receive time − producer stamp).
+ * latency (receive time − producer stamp), per wire format (StatsByFormat), merged for the step's totals.
  *
  * JSON text frames are not JSON.parsed: the counter scans the bytes for each tick's `"tus":"<µs>"` field, which
  * costs a fraction of a parse, so the generator keeps up with more load than a client that decodes everything.
@@ -10,8 +10,9 @@
  */
 import { Histogram } from 'hdr-histogram-js';
 import { decodeFrame } from '../wire/frame';
+import { FormatName } from '../wire/formats';
 import { DataFrame } from '../wire/tick';
-import { encodeHistogram, newHistogram } from './latency';
+import { encodeHistogram, mergeHistograms, newHistogram } from './latency';
 import { monotonicMicros } from './monotonic';
 
 const TUS = Buffer.from('"tus":"');
@@ -30,10 +31,40 @@ export interface DeliveryCounts {
   closed: number;
 }
 
-export interface DeliverySnapshot extends DeliveryCounts {
-  /** Encoded histograms: µs-resolution latency (from `tus`) and ms-resolution latency (from `ts`). */
+/** Encoded histograms: µs-resolution latency (from `tus`) and ms-resolution latency (from `ts`). */
+export interface LatencySnapshot {
+  ticks: number;
   latencyUs: string;
   latencyMsRes: string;
+}
+
+export interface DeliverySnapshot extends DeliveryCounts, LatencySnapshot {
+  /** The same per wire format, so that formats served in one step can be compared at the same load. */
+  byFormat: Partial<Record<FormatName, LatencySnapshot>>;
+}
+
+const COUNT_KEYS = ['ticks', 'frames', 'bytes', 'invalid', 'closed'] as const;
+
+export function sumCounts(parts: DeliveryCounts[]): DeliveryCounts {
+  const total: DeliveryCounts = { ticks: 0, frames: 0, bytes: 0, invalid: 0, closed: 0 };
+  for (const p of parts) for (const k of COUNT_KEYS) total[k] += p[k];
+  return total;
+}
+
+function mergeLatency(parts: LatencySnapshot[]): LatencySnapshot {
+  return {
+    ticks: parts.reduce((n, p) => n + p.ticks, 0),
+    latencyUs: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyUs))),
+    latencyMsRes: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyMsRes))),
+  };
+}
+
+/** Snapshots of several threads (or formats) as one: counts summed, histograms merged, format by format. */
+export function mergeSnapshots(parts: DeliverySnapshot[]): DeliverySnapshot {
+  const byFormat: DeliverySnapshot['byFormat'] = {};
+  const formats = new Set(parts.flatMap((p) => Object.keys(p.byFormat) as FormatName[]));
+  for (const f of formats) byFormat[f] = mergeLatency(parts.flatMap((p) => p.byFormat[f] ?? []));
+  return { ...sumCounts(parts), ...mergeLatency(parts), byFormat };
 }
 
 export function isDataText(buf: Buffer): boolean {
@@ -48,6 +79,8 @@ export class DeliveryStats implements DeliveryCounts {
   closed = 0;
   private usLatency: Histogram = newHistogram();
   private msLatency: Histogram = newHistogram();
+
+  constructor(private readonly format: FormatName) {}
 
   /** A JSON text data frame, as received (UTF-8 bytes), and when it was read. */
   jsonText(buf: Buffer, now: number): void {
@@ -100,7 +133,8 @@ export class DeliveryStats implements DeliveryCounts {
   }
 
   snapshot(): DeliverySnapshot {
-    return { ...this.counts(), latencyUs: encodeHistogram(this.usLatency), latencyMsRes: encodeHistogram(this.msLatency) };
+    const latency = { ticks: this.ticks, latencyUs: encodeHistogram(this.usLatency), latencyMsRes: encodeHistogram(this.msLatency) };
+    return { ...this.counts(), ...latency, byFormat: { [this.format]: latency } };
   }
 
   private count(ticks: number, bytes: number): void {
@@ -116,5 +150,28 @@ export class DeliveryStats implements DeliveryCounts {
     } catch {
       return false;
     }
+  }
+}
+
+/** A load-generator thread's counts, kept per wire format: each client counts into its format's stats. */
+export class StatsByFormat {
+  private readonly stats = new Map<FormatName, DeliveryStats>();
+
+  of(format: FormatName): DeliveryStats {
+    let s = this.stats.get(format);
+    if (s === undefined) this.stats.set(format, (s = new DeliveryStats(format)));
+    return s;
+  }
+
+  reset(): void {
+    for (const s of this.stats.values()) s.reset();
+  }
+
+  counts(): DeliveryCounts {
+    return sumCounts([...this.stats.values()].map((s) => s.counts()));
+  }
+
+  snapshot(): DeliverySnapshot {
+    return mergeSnapshots([...this.stats.values()].map((s) => s.snapshot()));
   }
 }

@@ -4,7 +4,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ClientSpec, OpenClient, openClient, Protocol } from './clients';
-import { DeliveryStats } from './delivery-stats';
+import { StatsByFormat } from './delivery-stats';
 import { serveRpc, workerChannel } from './rpc';
 
 export interface WorkerSetup {
@@ -25,7 +25,7 @@ export interface OpenResult {
 }
 
 const { protocol, base } = workerData as WorkerSetup;
-const stats = new DeliveryStats();
+const stats = new StatsByFormat();
 const open: OpenClient[] = [];
 
 async function openAll(req: OpenRequest): Promise<OpenResult> {
@@ -36,7 +36,7 @@ async function openAll(req: OpenRequest): Promise<OpenResult> {
     while (next < req.clients.length) {
       const spec = req.clients[next++];
       try {
-        open.push(await openClient(protocol, base, spec, stats));
+        open.push(await openClient(protocol, base, spec, stats.of(spec.format)));
       } catch (err) {
         failed++;
         firstError ??= (err as Error).message;

@@ -8,8 +8,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Protocol } from './clients';
-import { DeliveryCounts, DeliverySnapshot } from './delivery-stats';
-import { encodeHistogram, mergeHistograms } from './latency';
+import { DeliveryCounts, DeliverySnapshot, mergeSnapshots, sumCounts } from './delivery-stats';
 import { OpenRequest, OpenResult, WorkerSetup } from './loadgen-worker';
 import { parentProcessChannel, RpcClient, serveRpc, workerChannel } from './rpc';
 
@@ -25,12 +24,6 @@ const threads = Array.from({ length: Number(threadArg) }, () => {
 
 const all = <T>(cmd: string, arg: (i: number) => unknown = () => null) => Promise.all(threads.map((t, i) => t.call<T>(cmd, arg(i))));
 
-function sumCounts(parts: DeliveryCounts[]): DeliveryCounts {
-  const total: DeliveryCounts = { ticks: 0, frames: 0, bytes: 0, invalid: 0, closed: 0 };
-  for (const p of parts) for (const k of Object.keys(total) as (keyof DeliveryCounts)[]) total[k] += p[k];
-  return total;
-}
-
 serveRpc(parentProcessChannel(), {
   open: async (req: OpenRequest): Promise<OpenResult> => {
     const parts = await all<OpenResult>('open', (i) => ({ ...req, clients: req.clients.filter((_, c) => c % threads.length === i) }));
@@ -42,14 +35,7 @@ serveRpc(parentProcessChannel(), {
   },
   counts: async () => sumCounts(await all<DeliveryCounts>('counts')),
   reset: () => all('reset'),
-  snapshot: async (): Promise<DeliverySnapshot> => {
-    const parts = await all<DeliverySnapshot>('snapshot');
-    return {
-      ...sumCounts(parts),
-      latencyUs: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyUs))),
-      latencyMsRes: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyMsRes))),
-    };
-  },
+  snapshot: async (): Promise<DeliverySnapshot> => mergeSnapshots(await all<DeliverySnapshot>('snapshot')),
   closeAll: () => all('closeAll'),
 });
 process.on('disconnect', () => process.exit(0));

@@ -17,7 +17,6 @@ const CLIENTS_PER_LOADGEN = 16_000;
 const CLIENTS_PER_SOURCE_ADDRESS = 10_000;
 /** Descriptors the server needs besides client sockets (listen socket, Redis, pipes, libuv). */
 const SERVER_FD_HEADROOM = 256;
-const SETTLE_MS = 1500;
 
 export interface IdleMemoryResult {
   target: number;
@@ -69,7 +68,11 @@ export class IdleClients {
   }
 }
 
-export async function measureIdleMemory(system: RunningSystem, target: number, threads: number, cpus: string | undefined): Promise<IdleMemoryResult> {
+/** `settleMs`: how long RSS is left to settle before and after opening, and the closes to be processed after. */
+export async function measureIdleMemory(
+  system: RunningSystem, target: number, threads: number, cpus: string | undefined, settleMs: number,
+): Promise<IdleMemoryResult> {
+  const settle = () => new Promise<void>((r) => setTimeout(r, settleMs));
   const idle = new IdleClients(system.spec.protocol, system.base, system.pid, target, threads, cpus);
   try {
     await settle();
@@ -91,8 +94,4 @@ export async function measureIdleMemory(system: RunningSystem, target: number, t
     // Let the server process the closes before anything else is measured on it.
     await settle();
   }
-}
-
-function settle(): Promise<void> {
-  return new Promise((r) => setTimeout(r, SETTLE_MS));
 }

@@ -1,6 +1,6 @@
 /**
- * `node dist/bench/run.js [flags]` (what `make bench` runs). BENCH_QUICK=1 or --quick: small sizes, one short step
- * per system, for CI and the smoke test; no thresholds are asserted in either mode, the report states them.
+ * `node dist/bench/run.js [flags]` (what `make bench` runs). BENCH_QUICK=1 or --quick: a tenth of the clients and
+ * short steps, for CI and the smoke test; no thresholds are asserted in either mode, the report states them.
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -27,15 +27,26 @@ export interface Pinning {
 
 export interface BenchOptions {
   quick: boolean;
+  /** The clients of the fixed-load steps, the ramp and tickgate's extra steps. */
   workload: Workload;
+  /** Offered deliveries/s of the fixed-load steps, which every system runs with `workload`. */
+  loads: number[];
+  /** Produced ticks/s of the ramp, merged with the fixed loads' rates; past the last of those, until not sustained. */
   rates: number[];
+  /** Systems measured at the fixed loads only, without the ramp beyond them. */
+  fixedOnly: string[];
+  /** The everyday-load step of every system: its own clients at one produced rate; 0 clients: skipped. */
+  everyday: { workload: Workload; rate: number };
+  /** Produced ticks/s of the step with no client connected; 0: skipped. */
+  noSubscribersRate: number;
   stepSeconds: number;
   idleConnections: number;
+  /** How long the idle-memory measurement lets RSS settle, before and after opening the connections. */
+  idleSettleMs: number;
   /** The 100,000-connection mode; 0: off. */
   maxConnections: number;
   /** Produced ticks/s of the ingest step (one client on every symbol); 0: skipped. */
   ingestRate: number;
-  extraSteps: boolean;
   loadgenThreads: number;
   pinning: Pinning;
   systems?: string[];
@@ -43,17 +54,27 @@ export interface BenchOptions {
 }
 
 const HELP = `node dist/bench/run.js [options]       (BENCH_QUICK=1: quick mode)
-  --quick                  small sizes, one short step per system
+  --quick                  a tenth of the clients, short steps, no ramp beyond the fixed loads, no worker variants
   --clients N              load clients per system            [1000; quick 100]
   --symbols N              symbols the producer ticks          [100; quick 50]
   --symbols-per-client N   subscriptions per client            [10; quick 5]
-  --rates a,b,..           produced ticks/s of the ramp steps  [250,500,1000,...,7500,10000; quick 2000]
-  --step-seconds N         length of each step                 [5; quick 2]
+  --loads a,b,..           offered deliveries/s of the fixed-load steps, every system
+                                                               [25000,100000,200000; quick 2500,10000,20000]
+  --rates a,b,..           produced ticks/s of the ramp, merged with the fixed loads' rates
+                                                               [250,500,1000,...,7500,10000; quick none]
+  --fixed-only a,b         systems measured at the fixed loads only, not ramped beyond them (not the primary)
+                           e.g. tickgate-w1,tickgate-w2 to shorten a full run   [none]
+  --everyday-clients N     clients (10 of 100 symbols each) of the everyday step; 0 off  [400; quick 40]
+  --everyday-rate N        produced ticks/s of the everyday step                  [1000]
+  --no-subscribers-rate N  ticks/s produced with no client connected; 0 off       [10000]
+  --step-seconds N         length of each step                 [5; quick 1]
   --idle-connections N     idle connections for memory/conn    [10000; quick 500]
   --max-connections N      also try N idle connections on tickgate (the 100k target); 0 off [0]
   --ingest-rate N          ticks/s of the ingest step; 0 off   [250000; quick 0]
   --threads N              load-generator threads per process  [2]
-  --systems a,b            only these systems (ids: tickgate, tickgate-w1, tickgate-w2, ws-peer, socketio-peer)
+  --systems a,b            only these systems (ids: tickgate, tickgate-w1, tickgate-w2, ws-peer, socketio-peer,
+                           uws-relay); the first tickgate one is the primary (extra steps, targets)
+                                                               [all; quick: all but tickgate-w1,tickgate-w2]
   --no-pin                 do not pin processes to CPUs
   --out DIR                results directory                   [bench-results]
 `;
@@ -77,13 +98,16 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     options: {
       help: { type: 'boolean' }, quick: { type: 'boolean' }, clients: { type: 'string' }, symbols: { type: 'string' },
       'symbols-per-client': { type: 'string' }, rates: { type: 'string' }, 'step-seconds': { type: 'string' },
-      'idle-connections': { type: 'string' }, 'max-connections': { type: 'string' }, 'ingest-rate': { type: 'string' },
+      loads: { type: 'string' }, 'fixed-only': { type: 'string' }, 'everyday-clients': { type: 'string' },
+      'everyday-rate': { type: 'string' }, 'no-subscribers-rate': { type: 'string' }, 'idle-connections': { type: 'string' },
+      'max-connections': { type: 'string' }, 'ingest-rate': { type: 'string' },
       threads: { type: 'string' }, systems: { type: 'string' }, 'no-pin': { type: 'boolean' }, out: { type: 'string' },
     },
   });
   if (v.help) return 'help';
   const quick = v.quick === true || env.BENCH_QUICK === '1';
   const one = (flag: string, value: string | undefined, full: number, q: number) => (value === undefined ? (quick ? q : full) : ints(value, flag)[0]);
+  const list = (flag: string, value: string | undefined, full: number[], q: number[]) => (value === undefined ? (quick ? q : full) : ints(value, flag));
   return {
     quick,
     workload: {
@@ -92,15 +116,24 @@ export function benchOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       symbolsPerClient: one('--symbols-per-client', v['symbols-per-client'], 10, 5),
       formats: ['json'],
     },
-    rates: v.rates === undefined ? (quick ? [2000] : [250, 500, 1000, 2000, 3000, 4000, 5000, 7500, 10_000]) : ints(v.rates, '--rates'),
-    stepSeconds: one('--step-seconds', v['step-seconds'], 5, 2),
+    // Quick: a tenth of the deliveries at the same produced rates, since it has a tenth of the subscribers.
+    loads: list('--loads', v.loads, [25_000, 100_000, 200_000], [2_500, 10_000, 20_000]),
+    rates: list('--rates', v.rates, [250, 500, 1000, 2000, 3000, 4000, 5000, 7500, 10_000], []),
+    fixedOnly: v['fixed-only']?.split(',') ?? [],
+    everyday: {
+      workload: { clients: one('--everyday-clients', v['everyday-clients'], 400, 40), symbols: 100, symbolsPerClient: 10, formats: ['json'] },
+      rate: one('--everyday-rate', v['everyday-rate'], 1000, 1000),
+    },
+    noSubscribersRate: one('--no-subscribers-rate', v['no-subscribers-rate'], 10_000, 10_000),
+    stepSeconds: one('--step-seconds', v['step-seconds'], 5, 1),
     idleConnections: one('--idle-connections', v['idle-connections'], 10_000, 500),
+    idleSettleMs: quick ? 500 : 1500,
     maxConnections: one('--max-connections', v['max-connections'], 0, 0),
     ingestRate: one('--ingest-rate', v['ingest-rate'], 250_000, 0),
-    extraSteps: !quick,
     loadgenThreads: one('--threads', v.threads, 2, 2),
     pinning: pinning(v['no-pin'] !== true),
-    systems: v.systems?.split(','),
+    // Quick: the worker variants run the same harness code as the default flags, and would add half a minute.
+    systems: v.systems?.split(',') ?? (quick ? ['tickgate', 'ws-peer', 'socketio-peer', 'uws-relay'] : undefined),
     out: v.out ?? join(repoRoot(), 'bench-results'),
   };
 }

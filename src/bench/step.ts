@@ -7,7 +7,8 @@
  * drains a backlog afterwards is charged for the time it took.
  */
 import { ProduceRequest, ProduceResult } from './bench-producer';
-import { DeliveryCounts, DeliverySnapshot } from './delivery-stats';
+import { FormatName } from '../wire/formats';
+import { DeliveryCounts, DeliverySnapshot, LatencySnapshot } from './delivery-stats';
 import { Helper } from './helpers';
 import { LatencySummary, mergeHistograms, summarize } from './latency';
 import { counterDelta, GatewayCounters, gatewayCounters } from './prom';
@@ -44,6 +45,13 @@ export interface SyscallResult extends SyscallCount {
   perTick: number;
 }
 
+/** One format's latency in a step: from `tus` (µs) where the format keeps it, else from `ts` (ms resolution). */
+export interface FormatLatency {
+  ticks: number;
+  resolution: 'µs' | 'ms';
+  latency: LatencySummary;
+}
+
 export interface StepResult {
   rate: number;
   /** Deliveries per second the rate asks for: rate × average subscribers per symbol. */
@@ -63,6 +71,7 @@ export interface StepResult {
   /** From the µs stamp (JSON formats); the binary formats' ms-resolution latency is in latencyMsRes. */
   latency: LatencySummary;
   latencyMsRes: LatencySummary;
+  latencyByFormat: Partial<Record<FormatName, FormatLatency>>;
   cpuPct: Record<string, number>;
   serverCpuSeconds: number;
   deliveriesPerServerCpuS: number;
@@ -93,12 +102,23 @@ async function syscallsMidStep(ctx: StepContext, seconds: number): Promise<Sysca
   await new Promise((r) => setTimeout(r, seconds * 250));
   const before = await ctx.loadgen.rpc.call<DeliveryCounts>('counts');
   try {
-    const count = await countWriteSyscalls(ctx.system.pid, Math.max(1, Math.round(seconds / 2)));
+    const count = await countWriteSyscalls(ctx.system.pid, seconds / 2);
     const after = await ctx.loadgen.rpc.call<DeliveryCounts>('counts');
     return { ...count, perFrame: count.total / Math.max(1, after.frames - before.frames), perTick: count.total / Math.max(1, after.ticks - before.ticks) };
   } catch (err) {
     return { error: (err as Error).message };
   }
+}
+
+/** What the producer is asked for: `rate` ticks/s for `seconds`, round-robin over `symbols` from symbol 0. */
+export function produceRequest(stream: string, rate: number, seconds: number, symbols: number): ProduceRequest {
+  return { stream, rate, count: Math.round(rate * seconds), symbols, maxlen: MAXLEN, pipeline: PIPELINE };
+}
+
+function formatLatency(s: LatencySnapshot): FormatLatency {
+  const us = summarize(mergeHistograms([s.latencyUs]));
+  if (us.count > 0) return { ticks: s.ticks, resolution: 'µs', latency: us };
+  return { ticks: s.ticks, resolution: 'ms', latency: summarize(mergeHistograms([s.latencyMsRes])) };
 }
 
 export async function runStep(ctx: StepContext, plan: StepPlan): Promise<StepResult> {
@@ -110,10 +130,7 @@ export async function runStep(ctx: StepContext, plan: StepPlan): Promise<StepRes
   const rssTimer = setInterval(() => (rssPeak = Math.max(rssPeak, rssBytes(pid))), 250);
 
   const cpuStart = readCpu(pids);
-  const request: ProduceRequest = {
-    stream: ctx.stream, rate: plan.rate, count: Math.round(plan.rate * plan.seconds), symbols: ctx.workload.symbols,
-    maxlen: MAXLEN, pipeline: PIPELINE,
-  };
+  const request = produceRequest(ctx.stream, plan.rate, plan.seconds, ctx.workload.symbols);
   const syscalls = plan.syscalls ? syscallsMidStep(ctx, plan.seconds) : undefined;
   const produced = await ctx.producer.rpc.call<ProduceResult>('produce', request);
   const expected = expectedDeliveries(ctx.workload, produced.sent);
@@ -144,6 +161,7 @@ export async function runStep(ctx: StepContext, plan: StepPlan): Promise<StepRes
     bytesPerS: snap.bytes / windowS,
     latency,
     latencyMsRes: summarize(mergeHistograms([snap.latencyMsRes])),
+    latencyByFormat: Object.fromEntries(Object.entries(snap.byFormat).map(([f, l]) => [f, formatLatency(l)])),
     cpuPct: cpuPercent(cpuStart, cpuEnd),
     serverCpuSeconds,
     deliveriesPerServerCpuS: snap.ticks / serverCpuSeconds,

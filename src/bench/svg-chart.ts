@@ -7,7 +7,7 @@ import { BenchResults } from './results';
 const W = 760;
 const H = 440;
 const M = { left: 70, right: 190, top: 30, bottom: 55 };
-const COLORS = ['#1f77b4', '#2ca02c', '#d62728', '#9467bd', '#ff7f0e'];
+const COLORS = ['#1f77b4', '#2ca02c', '#d62728', '#9467bd', '#ff7f0e', '#8c564b'];
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 

@@ -1,7 +1,8 @@
 /**
- * The systems under test and how each is started: tickgate (dist/cli.js gateway, with --workers 1 and 2 when the
- * build supports worker threads), the ws peer and the Socket.IO peer. Each runs as its own child process, reads
- * its own stream key through its own consumer group, and prints a "serving" line with its port.
+ * The systems under test and how each is started: tickgate (dist/cli.js gateway) with its default flags, and with
+ * --workers 1 and 2 when the build has worker threads; the ws peer, the Socket.IO peer and the raw uWS relay. Each
+ * runs as its own child process, reads its own stream key (the peers through their own consumer group, the relay
+ * with plain XREAD), and prints a "serving" line with its port.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -54,13 +55,14 @@ function uncappedPerIp(): string[] {
 function tickgate(workers: number | undefined): SystemSpec {
   return {
     id: workers === undefined ? 'tickgate' : `tickgate-w${workers}`,
-    label: workers === undefined ? 'tickgate' : `tickgate (${workers} worker${workers > 1 ? 's' : ''})`,
+    label: workers === undefined ? 'tickgate (default flags)' : `tickgate (${workers} worker${workers > 1 ? 's' : ''})`,
     protocol: 'tickgate',
     hasMetrics: true,
     script: CLI(),
     args: (redis, stream) => ['gateway', '--port', '0', '--host', '127.0.0.1', '--redis', redis, '--stream', stream,
       '--instance', 'bench', ...READ, ...uncappedPerIp(), ...(workers === undefined ? [] : ['--workers', String(workers)])],
-    // More workers than CPUs the gateway may use would measure the scheduler, not the gateway.
+    // More workers than CPUs the gateway may use would measure the scheduler, not the gateway. The default serves
+    // its clients on the main thread (no worker), so it gets one CPU, like the peers.
     cpuSet: workers !== undefined && workers > 1 ? 'all' : 'system',
   };
 }
@@ -72,7 +74,8 @@ const peer = (id: string, label: string, protocol: Protocol, file: string): Syst
 
 export function allSystems(workers: boolean): SystemSpec[] {
   return [
-    ...(workers ? [tickgate(undefined), tickgate(1), tickgate(2)] : [tickgate(undefined)]),
+    tickgate(undefined),
+    ...(workers ? [tickgate(1), tickgate(2)] : []),
     peer('ws-peer', 'ws peer', 'tickgate', 'ws-peer.js'),
     peer('socketio-peer', 'Socket.IO peer', 'socketio', 'socketio-peer.js'),
     peer('uws-relay', 'raw uWS relay', 'tickgate', 'uws-relay.js'),

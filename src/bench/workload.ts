@@ -42,3 +42,8 @@ export function expectedDeliveries(w: Workload, sent: number): number {
 export function fanoutFactor(w: Workload): number {
   return subscriberCounts(w).reduce((a, b) => a + b, 0) / w.symbols;
 }
+
+/** Produced ticks/s that offer `deliveries` deliveries/s to the workload's clients. */
+export function rateForLoad(w: Workload, deliveries: number): number {
+  return Math.max(1, Math.round(deliveries / fanoutFactor(w)));
+}

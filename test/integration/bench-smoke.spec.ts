@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { Helper, startLoadgen, startProducer, subscribeWorkload } from '../../src/bench/helpers';
+import { measureNoSubscribers } from '../../src/bench/no-subscribers';
 import { runStep, StepResult } from '../../src/bench/step';
 import { allSystems, gatewaySupportsWorkers, RunningSystem, startSystem, SystemSpec } from '../../src/bench/systems';
 import { Workload } from '../../src/bench/workload';
@@ -9,15 +10,23 @@ import { privateRedis } from '../helpers/redis';
 
 const WORKLOAD: Workload = { clients: 40, symbols: 20, symbolsPerClient: 5, formats: ['json'] };
 
-/** One short step of the real benchmark pieces against one system: what the bench itself would measure. */
-async function oneStep(spec: SystemSpec, redis: PrivateRedis, producer: Helper, cleanup: (() => Promise<void>)[]): Promise<StepResult> {
-  const stream = `bench-smoke:${spec.id}`;
-  const system: RunningSystem = await startSystem(spec, redis.url, stream, undefined);
+let started = 0;
+
+/** A system on a stream of its own, so no test sees another's entries or consumer group. */
+async function start(spec: SystemSpec, redis: PrivateRedis, cleanup: (() => Promise<void>)[]): Promise<{ system: RunningSystem; stream: string }> {
+  const stream = `bench-smoke:${spec.id}:${++started}`;
+  const system = await startSystem(spec, redis.url, stream, undefined);
   cleanup.push(system.stop);
+  return { system, stream };
+}
+
+/** One short step of the real benchmark pieces against one system: what the bench itself would measure. */
+async function oneStep(spec: SystemSpec, redis: PrivateRedis, producer: Helper, cleanup: (() => Promise<void>)[], workload = WORKLOAD): Promise<StepResult> {
+  const { system, stream } = await start(spec, redis, cleanup);
   const loadgen = startLoadgen(spec.protocol, system.base, 2, undefined);
   cleanup.push(loadgen.stop);
-  await subscribeWorkload(loadgen, WORKLOAD);
-  return runStep({ system, producer, loadgen, redisPid: redis.child.pid!, workload: WORKLOAD, stream }, { rate: 2000, seconds: 1, syscalls: false });
+  await subscribeWorkload(loadgen, workload);
+  return runStep({ system, producer, loadgen, redisPid: redis.child.pid!, workload, stream }, { rate: 2000, seconds: 1, syscalls: false });
 }
 
 describe('the benchmark harness (src/bench)', function () {
@@ -52,7 +61,28 @@ describe('the benchmark harness (src/bench)', function () {
     expect(step.latency.count, 'a latency sample per tick').to.equal(step.delivered);
   });
 
-  for (const id of ['ws-peer', 'socketio-peer']) {
+  it('counts each wire format apart: every format has its ticks and its latency, and together they are the total', async () => {
+    const mixed: Workload = { ...WORKLOAD, formats: ['json', 'json+lz4', 'bin', 'bin+lz4'] };
+    const step = await oneStep(specs.find((s) => s.id === 'tickgate')!, redis, producer, cleanup, mixed);
+    expect(step.delivered).to.equal(step.expected);
+    const byFormat = step.latencyByFormat;
+    expect(Object.keys(byFormat).sort()).to.deep.equal(['bin', 'bin+lz4', 'json', 'json+lz4']);
+    expect(Object.values(byFormat).reduce((n, f) => n + f.ticks, 0)).to.equal(step.delivered);
+    for (const f of Object.values(byFormat)) expect(f.latency.count, 'a latency sample per tick of the format').to.equal(f.ticks);
+    // Binary frames drop the producer's µs stamp, so their latency comes from the ms timestamp.
+    expect([byFormat.json!.resolution, byFormat['json+lz4']!.resolution, byFormat.bin!.resolution]).to.deep.equal(['µs', 'µs', 'ms']);
+  });
+
+  it('charges the gateway CPU of the no-subscribers step to every tick it read, with no client connected', async () => {
+    const { system, stream } = await start(specs.find((s) => s.id === 'tickgate')!, redis, cleanup);
+    const r = await measureNoSubscribers(system, producer, stream, 20, 2000, 1);
+    expect(r.sent).to.equal(2000);
+    expect(r.read, 'tickgate_ticks_read_total over the step').to.equal(r.sent);
+    expect(r.serverCpuSeconds).to.be.greaterThan(0);
+    expect(r.usPerTick).to.be.closeTo((1e6 * r.serverCpuSeconds) / r.sent, 1e-9);
+  });
+
+  for (const id of ['ws-peer', 'socketio-peer', 'uws-relay']) {
     it(`receives every expected tick from the ${id}`, async () => {
       const step = await oneStep(specs.find((s) => s.id === id)!, redis, producer, cleanup);
       expect(step.expected).to.equal(2000 * 10);
