@@ -66,7 +66,8 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
 
   const catchup = new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks,
     scanLimit: cfg.resumeScanLimit, scanRate: cfg.catchupScanRate, timeoutMs: cfg.resumeTimeoutMs }, encodeFrame, log);
-  pool.serveCatchup(catchup);
+  // A snapshot or resume starts from what Redis holds at its request, even while the reader's pacer has it waiting.
+  pool.serveCatchup({ prepare: (request, signal) => reader.caughtUp().then(() => catchup.prepare(request, signal)) });
   const port = await pool.start();
   const stopMetricsServer = cfg.metricsPort > 0 ? await startMetricsServer(cfg.host, cfg.metricsPort, () => pool.scrape()) : undefined;
   connectInBackground(readClient, log);

@@ -77,6 +77,10 @@ export class StreamReader {
   private readonly positions = new Map<string, ReadPosition>();
   /** Per stream: the group's last-delivered id, as this reader moved it. */
   private readonly lastDelivered = new Map<string, string>();
+  /** While the pacer has the reader waiting: ends the wait now. */
+  private wakeUp: (() => void) | undefined;
+  /** caughtUp() calls waiting for the read their wake-up brought forward. */
+  private readonly caughtUpWaiters: (() => void)[] = [];
   /** Streams whose group read counter Redis got wrong (entries removed unread): reset before the next read. */
   private readonly staleReadCounters = new Set<string>();
 
@@ -98,6 +102,20 @@ export class StreamReader {
       metrics.entriesLost.inc({ stream }, 0);
       for (const reason of LOSS_REASONS) metrics.streamLosses.inc({ stream, reason }, 0);
     }
+  }
+
+  /**
+   * Resolves once what Redis holds now has been read and published, for a snapshot or resume that must not be older
+   * than its request. At once while reads run back to back (a read in flight returns what Redis holds); while the
+   * pacer has the reader waiting, the wait ends now and this resolves after that read.
+   */
+  caughtUp(): Promise<void> {
+    const wake = this.wakeUp;
+    if (wake === undefined) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.caughtUpWaiters.push(resolve);
+      wake();
+    });
   }
 
   /** True while connected, set up, and reading. */
@@ -149,7 +167,7 @@ export class StreamReader {
         await this.resetReadCounters();
         this.setReady(true);
         const wait = this.pacer.delayBeforeRead();
-        if (wait > 0) await sleep(wait);
+        if (wait > 0) await this.pace(wait);
         // Sent in the same tick, so node-redis writes them together and Redis runs the XINFOs right after the read.
         const [reply, ...info] = await withDeadline(this.reader, Promise.all([this.reader.sendCommand(read) as Promise<StreamReply>,
           ...infos.map((args) => this.reader.sendCommand(args) as Promise<unknown[]>)]), 'XREADGROUP', blockMs + commandTimeoutMs, this.log);
@@ -168,8 +186,24 @@ export class StreamReader {
         const message = (err as Error).message;
         this.logError(message, (suppressed) => this.log.warn({ err: message, suppressed }, 'stream reader paused; retrying'));
         await sleep(backoffMs(attempt++, this.opts.backoffMaxMs));
+      } finally {
+        // A failed read releases them too: they wait for what the reader can do, not for Redis to come back.
+        for (const release of this.caughtUpWaiters.splice(0)) release();
       }
     }
+  }
+
+  /** The pacer's wait before a read, which caughtUp() can end early. */
+  private pace(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeUp = done;
+    });
   }
 
   private async setup(): Promise<void> {

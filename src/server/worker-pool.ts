@@ -42,7 +42,7 @@ export class WorkerPool implements FramePublisher {
   private frames: (string | Uint8Array)[] = [];
   private binary: boolean[] = [];
 
-  private catchup: Catchup | undefined;
+  private catchup: Pick<Catchup, 'prepare'> | undefined;
   /** Catch-ups in flight, by worker then request id: a client that goes away aborts its own. */
   private readonly inFlight = new Map<number, Map<number, AbortController>>();
   private readonly ipCounts: SharedCounterMap;
@@ -64,7 +64,7 @@ export class WorkerPool implements FramePublisher {
   }
 
   /** The service that answers snapshot and resume requests (set once ingest exists). */
-  serveCatchup(catchup: Catchup): void {
+  serveCatchup(catchup: Pick<Catchup, 'prepare'>): void {
     this.catchup = catchup;
   }
 

@@ -103,6 +103,9 @@ describe('grafana dashboard queries against Prometheus scraping a live gateway',
     // A tick already published, handed to an idle "ghost" consumer: XAUTOCLAIM re-delivers it, and it is stale.
     const published = json.idsOf(SYMBOLS[1])[0] ?? json.idsOf(SYMBOLS[2])[0];
     expect(published, 'a published tick id').to.be.a('string');
+    // Once acked (acks are batched: --ack-interval-ms), so the gateway's own ack cannot take the entry back from the ghost.
+    await waitUntil('the published tick acked', async () =>
+      ((await plain.sendCommand(['XPENDING', STREAM, GROUP, published, published, '1'])) as unknown[]).length === 0);
     await plain.sendCommand(['XCLAIM', STREAM, GROUP, 'ghost', '0', published, 'IDLE', '3600000', 'FORCE', 'JUSTID']);
 
     // A client that stops reading while a symbol carries large ticks: its send buffer grows past the limits, so the
