@@ -6,7 +6,8 @@
  *   waiting or kept after a failure, move poison entries to the dead-letter stream, re-read this consumer's own
  *   pending entries (cursor from `0`) and publish them, and check for entries removed unread since the group's
  *   last-delivered id; then loop on `XREADGROUP ... BLOCK ... >`, each read pipelined with one XINFO STREAM per
- *   stream (same connection, so Redis answers both in one reply: no extra round trip) to detect entries removed
+ *   stream (as a script returning only the fields loss detection reads: replies.ts; same connection, so Redis
+ *   answers both in one reply: no extra round trip) to detect entries removed
  *   before they were read (src/ingest/stream-loss.ts), which are announced before the read is published.
  *   Every read is handed to the sink synchronously; once the sink has published it, its ids go to the ack batcher
  *   (src/ingest/ack-batcher.ts: one XACK per stream per --ack-interval-ms, or at --ack-batch ids, on a second
@@ -29,7 +30,7 @@ import { AckBatcher } from './ack-batcher';
 import { RawEntry } from './fanout';
 import { backoffMs, Redis, timedCommand, withDeadline } from '../redis';
 import { checkLoss, initialPosition, LossCheck, ReadPosition } from './stream-loss';
-import { findGroup, parseAutoClaim, parseConsumers, parsePending, parseStreamInfo } from './replies';
+import { findGroup, STREAM_INFO_SCRIPT, parseAutoClaim, parseConsumers, parsePending, parseStreamInfo } from './replies';
 
 export interface ReaderOptions {
   streams: string[];
@@ -149,7 +150,7 @@ export class StreamReader {
     const { group, consumer, count, blockMs, streams, commandTimeoutMs } = this.opts;
     const read = ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count), 'BLOCK', String(blockMs),
       'STREAMS', ...streams, ...streams.map(() => '>')];
-    const infos = streams.map((stream) => ['XINFO', 'STREAM', stream]);
+    let infos: string[][] = [];
     let attempt = 0;
     while (!this.stopping) {
       if (!this.reader.isReady || !this.control.isReady) {
@@ -162,6 +163,9 @@ export class StreamReader {
       try {
         if (!this.setupDone) {
           await this.setup();
+          // Loaded at every setup: a Redis restarted (or failed over) has an empty script cache.
+          const sha = await this.ctl<string>(['SCRIPT', 'LOAD', STREAM_INFO_SCRIPT]);
+          infos = streams.map((stream) => ['EVALSHA', sha, '1', stream]);
           this.setupDone = true;
         }
         await this.resetReadCounters();
@@ -169,6 +173,8 @@ export class StreamReader {
         const wait = this.pacer.delayBeforeRead();
         if (wait > 0) await this.pace(wait);
         // Sent in the same tick, so node-redis writes them together and Redis runs the XINFOs right after the read.
+        // A script cache flushed since setup fails the read with NOSCRIPT: its entries are pending, and the setup
+        // that follows loads the script and re-reads them.
         const [reply, ...info] = await withDeadline(this.reader, Promise.all([this.reader.sendCommand(read) as Promise<StreamReply>,
           ...infos.map((args) => this.reader.sendCommand(args) as Promise<unknown[]>)]), 'XREADGROUP', blockMs + commandTimeoutMs, this.log);
         attempt = 0;
