@@ -61,6 +61,9 @@ export interface EntrySink {
 
 type StreamReply = [string, RawEntry[]][] | null;
 
+/** The longest caughtUp() waits for the read it brought forward (a healthy one takes a round trip). */
+const CAUGHT_UP_WAIT_MAX_MS = 100;
+
 export class StreamReader {
   private stopping = false;
   private running: Promise<void> | undefined;
@@ -114,7 +117,13 @@ export class StreamReader {
     const wake = this.wakeUp;
     if (wake === undefined) return Promise.resolve();
     return new Promise((resolve) => {
-      this.caughtUpWaiters.push(resolve);
+      // Bounded: a Redis that stopped answering holds the read until its deadline, and the catch-up has its own
+      // (--resume-timeout-ms), which must not start seconds late.
+      const timer = setTimeout(resolve, CAUGHT_UP_WAIT_MAX_MS);
+      this.caughtUpWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
       wake();
     });
   }
