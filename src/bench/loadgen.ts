@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Protocol } from './clients';
+import { FORMAT_NAMES, FormatName } from '../wire/formats';
+import { ClientSpec, Protocol } from './clients';
 import { DeliveryCounts, DeliverySnapshot } from './delivery-stats';
 import { encodeHistogram, mergeHistograms } from './latency';
 import { OpenRequest, OpenResult, WorkerSetup } from './loadgen-worker';
@@ -23,7 +24,21 @@ const threads = Array.from({ length: Number(threadArg) }, () => {
   return new RpcClient(workerChannel(worker));
 });
 
+const merged = (encoded: string[]) => encodeHistogram(mergeHistograms(encoded));
 const all = <T>(cmd: string, arg: (i: number) => unknown = () => null) => Promise.all(threads.map((t, i) => t.call<T>(cmd, arg(i))));
+
+/**
+ * Clients are dealt round-robin within each format, so that every thread carries every format: a thread that falls
+ * behind then delays all formats alike, instead of passing for a difference between formats.
+ */
+function threadOfClients(clients: ClientSpec[]): number[] {
+  const dealt = new Map<FormatName, number>();
+  return clients.map(({ format }) => {
+    const n = dealt.get(format) ?? 0;
+    dealt.set(format, n + 1);
+    return n % threads.length;
+  });
+}
 
 function sumCounts(parts: DeliveryCounts[]): DeliveryCounts {
   const total: DeliveryCounts = { ticks: 0, frames: 0, bytes: 0, invalid: 0, closed: 0 };
@@ -33,7 +48,8 @@ function sumCounts(parts: DeliveryCounts[]): DeliveryCounts {
 
 serveRpc(parentProcessChannel(), {
   open: async (req: OpenRequest): Promise<OpenResult> => {
-    const parts = await all<OpenResult>('open', (i) => ({ ...req, clients: req.clients.filter((_, c) => c % threads.length === i) }));
+    const thread = threadOfClients(req.clients);
+    const parts = await all<OpenResult>('open', (i) => ({ ...req, clients: req.clients.filter((_, c) => thread[c] === i) }));
     return {
       opened: parts.reduce((n, p) => n + p.opened, 0),
       failed: parts.reduce((n, p) => n + p.failed, 0),
@@ -44,11 +60,12 @@ serveRpc(parentProcessChannel(), {
   reset: () => all('reset'),
   snapshot: async (): Promise<DeliverySnapshot> => {
     const parts = await all<DeliverySnapshot>('snapshot');
-    return {
-      ...sumCounts(parts),
-      latencyUs: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyUs))),
-      latencyMsRes: encodeHistogram(mergeHistograms(parts.map((p) => p.latencyMsRes))),
-    };
+    const formats: DeliverySnapshot['formats'] = {};
+    for (const format of FORMAT_NAMES) {
+      const of = parts.flatMap((p) => p.formats[format] ?? []);
+      if (of.length > 0) formats[format] = { tus: merged(of.map((l) => l.tus)), ts: merged(of.map((l) => l.ts)) };
+    }
+    return { ...sumCounts(parts), formats };
   },
   closeAll: () => all('closeAll'),
 });

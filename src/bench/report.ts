@@ -32,15 +32,40 @@ function stepRow(system: string, what: string, s: StepResult): string {
 function extraRows(sys: SystemResult): string {
   let out = '';
   if (sys.halfLoad) out += stepRow(sys.label, 'half of max sustained', sys.halfLoad);
-  if (sys.mixedFormats) {
-    const bin = sys.mixedFormats.latencyMsRes;
-    out += stepRow(sys.label, `4 formats mixed (binary p50/p99 ${bin.p50Ms}/${bin.p99Ms} ms, ms resolution)`, sys.mixedFormats);
-  }
+  if (sys.mixedFormats) out += stepRow(sys.label, '4 formats mixed (p50/p99… of the JSON formats; per format below)', sys.mixedFormats);
   if (sys.ingest) {
     const gw = sys.ingest.gateway;
     out += stepRow(sys.label, `ingest, 1 client on all symbols (gateway read ${gw ? int(gw.read / sys.ingest.windowS) : 'n/a'} ticks/s)`, sys.ingest);
   }
   return out;
+}
+
+const FORMAT_HEADER =
+  '| system | step | format | ticks | p50 ms (ts) | p99 ms (ts) | p99.9 ms (ts) | max ms (ts) | p99 ÷ json p99 (ts) | p50 ms (tus) | p99 ms (tus) |\n' +
+  '|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n';
+
+/** One row per format received in a step; `ts` latency is what every format carries, so formats compare on it. */
+function formatRows(system: string, what: string, s: StepResult): string {
+  const json = s.formats.json?.ts.p99Ms;
+  let out = '';
+  for (const [format, l] of Object.entries(s.formats)) {
+    const ratio = json === undefined || json === 0 ? 'n/a' : dec(l.ts.p99Ms / json, 2);
+    const tus = l.tus.count > 0 ? `${l.tus.p50Ms} | ${l.tus.p99Ms}` : '– | –';
+    out += `| ${system} | ${what} | ${format} | ${int(l.ts.count)} | ${l.ts.p50Ms} | ${l.ts.p99Ms} | ${l.ts.p999Ms} | ${l.ts.maxMs} | ${ratio} | ${tus} |\n`;
+  }
+  return out;
+}
+
+function formatTable(systems: SystemResult[]): string {
+  let rows = '';
+  for (const sys of systems) {
+    if (!sys.mixedFormats) continue;
+    if (sys.halfLoad) rows += formatRows(sys.label, 'half of max sustained', sys.halfLoad);
+    rows += formatRows(sys.label, '4 formats mixed', sys.mixedFormats);
+  }
+  return rows && '\n### tickgate: latency per wire format, same load\n\n' +
+    'From the tick\'s `ts` (ms producer stamp, so up to 1 ms high; every format carries it) and from `tus` (µs, JSON formats only), ' +
+    'both to when the client read the frame.\n\n' + FORMAT_HEADER + rows;
 }
 
 export function markdownReport(r: BenchResults): string {
@@ -62,6 +87,7 @@ export function markdownReport(r: BenchResults): string {
   for (const sys of r.systems) for (const s of sys.ramp) md += stepRow(sys.label, 'ramp', s);
   const extras = r.systems.map(extraRows).join('');
   if (extras) md += `\n### tickgate: latency at half load, wire formats, ingest\n\n${STEP_HEADER}${extras}`;
+  md += formatTable(r.systems);
 
   md += '\n### Memory per idle connection (each subscribed to one symbol)\n\n| system | connections | RSS before MiB | RSS after MiB | bytes per connection | note |\n|---|--:|--:|--:|--:|---|\n';
   const idle = [...r.systems.map((s) => [s.label, s.idleMemory] as const), ...(r.maxConnections ? [['tickgate (max-connections)', r.maxConnections] as const] : [])];

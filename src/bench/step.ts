@@ -6,8 +6,9 @@
  * The measurement window runs from the producer's start to the last delivery, so a system that falls behind and
  * drains a backlog afterwards is charged for the time it took.
  */
+import { FormatName } from '../wire/formats';
 import { ProduceRequest, ProduceResult } from './bench-producer';
-import { DeliveryCounts, DeliverySnapshot } from './delivery-stats';
+import { DeliveryCounts, DeliverySnapshot, FormatLatencies } from './delivery-stats';
 import { Helper } from './helpers';
 import { LatencySummary, mergeHistograms, summarize } from './latency';
 import { counterDelta, GatewayCounters, gatewayCounters } from './prom';
@@ -44,6 +45,11 @@ export interface SyscallResult extends SyscallCount {
   perTick: number;
 }
 
+export interface FormatLatency {
+  tus: LatencySummary;
+  ts: LatencySummary;
+}
+
 export interface StepResult {
   rate: number;
   /** Deliveries per second the rate asks for: rate × average subscribers per symbol. */
@@ -60,9 +66,10 @@ export interface StepResult {
   deliveredPerS: number;
   framesPerS: number;
   bytesPerS: number;
-  /** From the µs stamp (JSON formats); the binary formats' ms-resolution latency is in latencyMsRes. */
+  /** From the µs stamp `tus`, over the JSON formats' ticks (the binary formats do not carry it). */
   latency: LatencySummary;
-  latencyMsRes: LatencySummary;
+  /** Per format received: from `tus` (empty for binary) and from `ts`, which every format carries (delivery-stats.ts). */
+  formats: Partial<Record<FormatName, FormatLatency>>;
   cpuPct: Record<string, number>;
   serverCpuSeconds: number;
   deliveriesPerServerCpuS: number;
@@ -125,7 +132,9 @@ export async function runStep(ctx: StepContext, plan: StepPlan): Promise<StepRes
   const gateway = gwBefore && counterDelta(gwBefore, await gatewayCounters(ctx.system.http));
   const windowS = (drained.at - cpuStart.at) / 1000;
   const serverCpuSeconds = cpuEnd.seconds.server - cpuStart.seconds.server;
-  const latency = summarize(mergeHistograms([snap.latencyUs]));
+  const received = Object.entries(snap.formats) as [FormatName, FormatLatencies][];
+  const latency = summarize(mergeHistograms(received.map(([, l]) => l.tus)));
+  const formats = Object.fromEntries(received.map(([f, l]) => [f, { tus: summarize(mergeHistograms([l.tus])), ts: summarize(mergeHistograms([l.ts])) }]));
   const lossPct = expected === 0 ? 0 : (100 * Math.max(0, expected - snap.ticks)) / expected;
   return {
     rate: plan.rate,
@@ -143,7 +152,7 @@ export async function runStep(ctx: StepContext, plan: StepPlan): Promise<StepRes
     framesPerS: snap.frames / windowS,
     bytesPerS: snap.bytes / windowS,
     latency,
-    latencyMsRes: summarize(mergeHistograms([snap.latencyMsRes])),
+    formats,
     cpuPct: cpuPercent(cpuStart, cpuEnd),
     serverCpuSeconds,
     deliveriesPerServerCpuS: snap.ticks / serverCpuSeconds,
