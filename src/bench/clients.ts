@@ -49,7 +49,7 @@ function openTickgate(base: string, spec: ClientSpec, stats: DeliveryStats): Pro
     let subscribed = false;
     let closing = false;
     const onMessage = (opcode: number, payload: Buffer, receivedUs: number): void => {
-      if (opcode === OP_BINARY) return stats.binary(payload);
+      if (opcode === OP_BINARY) return stats.binary(payload, receivedUs);
       if (isDataText(payload)) return stats.jsonText(payload, receivedUs);
       const control = JSON.parse(payload.toString()) as { type: string; id?: unknown; message?: string };
       if (control.type === 'ack' && control.id === 1 && !subscribed) {

@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Protocol } from './clients';
+import { FormatName } from '../wire/formats';
+import { ClientSpec, Protocol } from './clients';
 import { DeliveryCounts, DeliverySnapshot, mergeSnapshots, sumCounts } from './delivery-stats';
 import { OpenRequest, OpenResult, WorkerSetup } from './loadgen-worker';
 import { parentProcessChannel, RpcClient, serveRpc, workerChannel } from './rpc';
@@ -24,9 +25,23 @@ const threads = Array.from({ length: Number(threadArg) }, () => {
 
 const all = <T>(cmd: string, arg: (i: number) => unknown = () => null) => Promise.all(threads.map((t, i) => t.call<T>(cmd, arg(i))));
 
+/**
+ * Clients are dealt round-robin within each format, so that every thread carries every format: a thread that falls
+ * behind then delays all formats alike, instead of passing for a difference between formats.
+ */
+function threadOfClients(clients: ClientSpec[]): number[] {
+  const dealt = new Map<FormatName, number>();
+  return clients.map(({ format }) => {
+    const n = dealt.get(format) ?? 0;
+    dealt.set(format, n + 1);
+    return n % threads.length;
+  });
+}
+
 serveRpc(parentProcessChannel(), {
   open: async (req: OpenRequest): Promise<OpenResult> => {
-    const parts = await all<OpenResult>('open', (i) => ({ ...req, clients: req.clients.filter((_, c) => c % threads.length === i) }));
+    const thread = threadOfClients(req.clients);
+    const parts = await all<OpenResult>('open', (i) => ({ ...req, clients: req.clients.filter((_, c) => thread[c] === i) }));
     return {
       opened: parts.reduce((n, p) => n + p.opened, 0),
       failed: parts.reduce((n, p) => n + p.failed, 0),

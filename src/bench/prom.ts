@@ -16,6 +16,10 @@ export interface GatewayCounters {
   delivered: number;
   frames: number;
   bytes: number;
+  /** Slow-consumer ladder steps (conflated, snapshot-only, back to full) and closes: a step's loss explained. */
+  ladderSteps: number;
+  conflatedFrames: number;
+  slowConsumerCloses: number;
 }
 
 export async function gatewayCounters(http: string): Promise<GatewayCounters> {
@@ -25,9 +29,14 @@ export async function gatewayCounters(http: string): Promise<GatewayCounters> {
     delivered: metricSum(text, 'tickgate_ticks_delivered_total'),
     frames: metricSum(text, 'tickgate_frames_published_total'),
     bytes: metricSum(text, 'tickgate_published_bytes_total'),
+    ladderSteps: metricSum(text, 'tickgate_mode_changes_total'),
+    conflatedFrames: metricSum(text, 'tickgate_conflated_frames_total'),
+    slowConsumerCloses: metricSum(text, 'tickgate_slow_consumer_disconnects_total'),
   };
 }
 
 export function counterDelta(a: GatewayCounters, b: GatewayCounters): GatewayCounters {
-  return { read: b.read - a.read, delivered: b.delivered - a.delivered, frames: b.frames - a.frames, bytes: b.bytes - a.bytes };
+  const d = {} as GatewayCounters;
+  for (const k of Object.keys(a) as (keyof GatewayCounters)[]) d[k] = b[k] - a[k];
+  return d;
 }

@@ -6,8 +6,8 @@
  * The measurement window runs from the producer's start to the last delivery, so a system that falls behind and
  * drains a backlog afterwards is charged for the time it took.
  */
-import { ProduceRequest, ProduceResult } from './bench-producer';
 import { FormatName } from '../wire/formats';
+import { ProduceRequest, ProduceResult } from './bench-producer';
 import { DeliveryCounts, DeliverySnapshot, LatencySnapshot } from './delivery-stats';
 import { Helper } from './helpers';
 import { LatencySummary, mergeHistograms, summarize } from './latency';
@@ -45,10 +45,9 @@ export interface SyscallResult extends SyscallCount {
   perTick: number;
 }
 
-/** One format's latency in a step: from `tus` (µs) where the format keeps it, else from `ts` (ms resolution). */
+/** One format's latency in a step, from `ts`, which every format carries (see formatLatency). */
 export interface FormatLatency {
   ticks: number;
-  resolution: 'µs' | 'ms';
   latency: LatencySummary;
 }
 
@@ -68,8 +67,9 @@ export interface StepResult {
   deliveredPerS: number;
   framesPerS: number;
   bytesPerS: number;
-  /** From the µs stamp (JSON formats); the binary formats' ms-resolution latency is in latencyMsRes. */
+  /** From the µs stamp `tus`, over the JSON formats' ticks (the binary formats do not carry it). */
   latency: LatencySummary;
+  /** From `ts`, over every tick of every format. */
   latencyMsRes: LatencySummary;
   latencyByFormat: Partial<Record<FormatName, FormatLatency>>;
   cpuPct: Record<string, number>;
@@ -115,10 +115,13 @@ export function produceRequest(stream: string, rate: number, seconds: number, sy
   return { stream, rate, count: Math.round(rate * seconds), symbols, maxlen: MAXLEN, pipeline: PIPELINE };
 }
 
+/**
+ * Formats are compared on `ts`, which every format carries (the binary ones drop `tus`): the same clock for all, up
+ * to 1 ms high alike. Timing JSON from `tus` and binary from `ts` once made a harness artefact look like a format's
+ * (src/bench/README.md).
+ */
 function formatLatency(s: LatencySnapshot): FormatLatency {
-  const us = summarize(mergeHistograms([s.latencyUs]));
-  if (us.count > 0) return { ticks: s.ticks, resolution: 'µs', latency: us };
-  return { ticks: s.ticks, resolution: 'ms', latency: summarize(mergeHistograms([s.latencyMsRes])) };
+  return { ticks: s.ticks, latency: summarize(mergeHistograms([s.latencyMsRes])) };
 }
 
 export async function runStep(ctx: StepContext, plan: StepPlan): Promise<StepResult> {

@@ -140,7 +140,7 @@ function wireFormats(primary: SystemResult, gen: number): TargetRow {
   const json = s?.latencyByFormat.json;
   if (!s || !json) return notMeasured(target, 'mixed-formats step not run (nothing sustained to halve)');
   const others = formatLatencies(s).filter(([f]) => f !== 'json');
-  const ratios = others.map(([f, l]) => ({ f, ratio: l.latency.p99Ms / json.latency.p99Ms, text: `${f} ${l.latency.p99Ms} ms${l.resolution === 'ms' ? ' (ms resolution)' : ''}` }));
+  const ratios = others.map(([f, l]) => ({ f, ratio: l.latency.p99Ms / json.latency.p99Ms, text: `${f} ${l.latency.p99Ms} ms` }));
   const worst = ratios.reduce((a, b) => (b.ratio > a.ratio ? b : a), ratios[0]);
   return {
     target,
