@@ -1,9 +1,10 @@
 /**
  * The Markdown report: machine and method; the cost of a delivery of every system at the fixed loads and at the
  * everyday load, side by side with its ratio to the ws peer's and the raw relay's; the cost of ingest with no
- * subscribers; every step in detail (the ramp, then the everyday and the primary's extra steps); memory per idle
- * connection; and one row per target with the measured figure and whether it was met. Figures only; the judgement
- * of what limited a run is in the notes column and in src/bench/README.md.
+ * subscribers; every step in detail (the ramp, then the everyday and the primary's extra steps); the primary's
+ * latency per wire format at one load; memory per idle connection; and one row per target with the measured figure
+ * and whether it was met. Figures only; the judgement of what limited a run is in the notes column and in
+ * src/bench/README.md.
  */
 import { BenchResults, cpuPerMillion, formatLatencies, primarySystem, RELAY, stepAtLoad, SystemResult, WS_PEER } from './results';
 import { StepResult } from './step';
@@ -39,16 +40,11 @@ function stepRow(system: string, what: string, s: StepResult): string {
     `${syscallsCell(s, 'perFrame')} | ${sustainedCell(s)} |\n`;
 }
 
-/** "json 4.1, json+lz4 4.4, bin 5, …": p99 ms per format of a step, from `ts` (the same clock for every format). */
-function formatP99s(s: StepResult): string {
-  return formatLatencies(s).map(([f, l]) => `${f} ${l.latency.p99Ms}`).join(', ');
-}
-
 function extraRows(sys: SystemResult): string {
   let out = '';
   if (sys.everyday) out += stepRow(sys.label, 'everyday load', sys.everyday);
   if (sys.halfLoad) out += stepRow(sys.label, 'half of max sustained', sys.halfLoad);
-  if (sys.mixedFormats) out += stepRow(sys.label, `4 formats mixed (p99 ms: ${formatP99s(sys.mixedFormats)})`, sys.mixedFormats);
+  if (sys.mixedFormats) out += stepRow(sys.label, '4 formats mixed (p50/p99… of the JSON formats, from `tus`; per format below)', sys.mixedFormats);
   if (sys.ingest) {
     const gw = sys.ingest.gateway;
     out += stepRow(sys.label, `ingest, 1 client on all symbols (gateway read ${gw ? int(gw.read / sys.ingest.windowS) : 'n/a'} ticks/s)`, sys.ingest);
@@ -57,6 +53,25 @@ function extraRows(sys: SystemResult): string {
 }
 
 const ratio = (a: number, b: number | undefined) => (b === undefined ? '' : `${dec(a / b, 2)}×`);
+
+/** One row per format served in a step, from `ts` (the clock every format carries), each p99 against JSON's. */
+function formatRows(system: string, what: string, s: StepResult): string {
+  const json = s.latencyByFormat.json?.latency.p99Ms;
+  let out = '';
+  for (const [format, { ticks, latency: l }] of formatLatencies(s)) {
+    out += `| ${system} | ${what} | ${format} | ${int(ticks)} | ${l.p50Ms} | ${l.p99Ms} | ${l.p999Ms} | ${l.maxMs} | ${json ? ratio(l.p99Ms, json) : 'n/a'} |\n`;
+  }
+  return out;
+}
+
+/** The mixed-formats step per format, after the JSON-only step at the same rate. */
+function formatTable(sys: SystemResult | undefined): string {
+  if (!sys?.mixedFormats) return '';
+  const rows = (sys.halfLoad ? formatRows(sys.label, 'half of max sustained', sys.halfLoad) : '') + formatRows(sys.label, '4 formats mixed', sys.mixedFormats);
+  return '\n### Latency per wire format at the same load\n\n' +
+    'From each tick\'s `ts` (the producer\'s ms stamp, so up to 1 ms high alike for every format) to when the client read the frame.\n\n' +
+    '| system | step | format | ticks | p50 ms | p99 ms | p99.9 ms | max ms | p99 ÷ json p99 |\n|---|---|---|--:|--:|--:|--:|--:|--:|\n' + rows;
+}
 
 /** One row per system of one step: its CPU per delivery against the ws peer's and the relay's in the same step. */
 function costRows(what: string, r: BenchResults, stepOf: (sys: SystemResult) => StepResult | undefined): string {
@@ -129,6 +144,7 @@ export function markdownReport(r: BenchResults): string {
   for (const sys of r.systems) for (const s of sys.ramp) md += stepRow(sys.label, sys.fixedOnly ? 'fixed load' : 'ramp', s);
   const extras = r.systems.map(extraRows).join('');
   if (extras) md += `\n### Everyday load; primary: latency at half load, wire formats, ingest\n\n${STEP_HEADER}${extras}`;
+  md += formatTable(primary);
 
   md += '\n### Memory per idle connection (each subscribed to one symbol)\n\n| system | connections | RSS before MiB | RSS after MiB | bytes per connection | note |\n|---|--:|--:|--:|--:|---|\n';
   const idle = [...r.systems.map((s) => [s.label, s.idleMemory] as const), ...(r.maxConnections ? [[`${primary?.label} (max-connections)`, r.maxConnections] as const] : [])];
