@@ -97,7 +97,7 @@ export class StreamReader {
     private readonly log: Logger,
     private readonly onReady: (ready: boolean) => void,
     /** When to send the next read (src/ingest/read-pacer.ts). */
-    private readonly pacer: { delayBeforeRead(): number },
+    private readonly pacer: { delayBeforeRead(backlog: boolean): number },
   ) {
     this.acks = new AckBatcher((args) => this.ctl(args), { group: opts.group, intervalMs: opts.ackIntervalMs, maxBatch: opts.ackBatch });
     // Series at 0 from the start: a loss is then an increase() that alerts and dashboards see from its first event.
@@ -161,6 +161,8 @@ export class StreamReader {
       'STREAMS', ...streams, ...streams.map(() => '>')];
     let infos: string[][] = [];
     let attempt = 0;
+    /** The last read came back full: Redis holds more, so the next read goes now whatever the pacer would wait. */
+    let backlog = false;
     while (!this.stopping) {
       if (!this.reader.isReady || !this.control.isReady) {
         // node-redis is (re)connecting on its own; commands now would only fail with "offline".
@@ -179,7 +181,7 @@ export class StreamReader {
         }
         await this.resetReadCounters();
         this.setReady(true);
-        const wait = this.pacer.delayBeforeRead();
+        const wait = this.pacer.delayBeforeRead(backlog);
         if (wait > 0) await this.pace(wait);
         // Sent in the same tick, so node-redis writes them together and Redis runs the XINFOs right after the read.
         // A script cache flushed since setup fails the read with NOSCRIPT: its entries are pending, and the setup
@@ -187,6 +189,7 @@ export class StreamReader {
         const [reply, ...info] = await withDeadline(this.reader, Promise.all([this.reader.sendCommand(read) as Promise<StreamReply>,
           ...infos.map((args) => this.reader.sendCommand(args) as Promise<unknown[]>)]), 'XREADGROUP', blockMs + commandTimeoutMs, this.log);
         attempt = 0;
+        backlog = reply !== null && reply.some(([, entries]) => entries.length >= count);
         if (reply) {
           for (const [stream, entries] of reply) {
             this.lastDelivered.set(stream, entries[entries.length - 1][0]);

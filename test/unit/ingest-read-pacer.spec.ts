@@ -15,7 +15,7 @@ function setup(opts = OPTS) {
   const readFor = (ms: number, every: number, perSecond: number) => {
     const waits: number[] = [];
     for (const end = state.now + ms; state.now < end;) {
-      const wait = pacer.delayBeforeRead();
+      const wait = pacer.delayBeforeRead(false);
       waits.push(wait);
       state.now += wait + every;
       state.delivered += (perSecond * (wait + every)) / 1000;
@@ -62,7 +62,19 @@ describe('ReadPacer', () => {
     expect(waits.slice(1).every((w) => w === OPTS.idleMs - 1), `waits: ${[...new Set(waits)]}`).to.equal(true);
     state.subscriptions = 1;
     state.now += 1;
-    expect(pacer.delayBeforeRead()).to.equal(0);
+    expect(pacer.delayBeforeRead(false)).to.equal(0);
+  });
+
+  it('reads at once after a full read (a backlog), whether coalescing or idle: a wait would cap ingest at COUNT per wait', () => {
+    /** The wait after a second of load, or with nobody subscribed, for a previous read that was full or not. */
+    const waitAfter = (idle: boolean, full: boolean) => {
+      const { state, pacer, readFor } = setup();
+      state.subscriptions = idle ? 0 : 1;
+      readFor(1000, 1, idle ? 0 : 200_000);
+      return pacer.delayBeforeRead(full);
+    };
+    expect([waitAfter(false, false), waitAfter(false, true)]).to.deep.equal([OPTS.coalesceMs - 1, 0]);
+    expect([waitAfter(true, false), waitAfter(true, true)]).to.deep.equal([OPTS.idleMs - 1, 0]);
   });
 
   it('never coalesces with coalesceAbove 0, and never idles with idleMs 0', () => {
