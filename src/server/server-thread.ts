@@ -5,7 +5,7 @@
  * way it talks to ingest only through the messages of thread-messages.ts, over a ThreadChannel.
  */
 import { serverThreads } from '../config';
-import { createLogger } from '../log';
+import { createLogger, Logger } from '../log';
 import { countOpenFds, createMetrics } from '../metrics/metrics';
 import { SharedRegistry } from '../registry/shared-registry';
 import { FORMAT_NAMES } from '../wire/formats';
@@ -33,6 +33,8 @@ export interface ThreadChannel {
 const MAIN_THREAD = 0;
 
 export interface ServerThread {
+  /** The thread's logger (bound to its worker id). */
+  log: Logger;
   /** Closes every socket at once: a thread must not exit holding them. */
   abort(): void;
   /** On the main thread, the fan-out publishes each frame directly, with nothing to copy or post. */
@@ -152,5 +154,5 @@ export function runServerThread(data: WorkerData, channel: ThreadChannel): Serve
       channel.exit(1);
     },
   );
-  return { abort: () => server.abort(), publish: (topic, frame, isBinary) => server.publish(topic, frame, isBinary) };
+  return { log, abort: () => server.abort(), publish: (topic, frame, isBinary) => server.publish(topic, frame, isBinary) };
 }

@@ -2,8 +2,8 @@
  * The main thread's side of the server threads: starts them on one port, hands each read's frames to all of them,
  * tells the reader when every live worker has published (so it can XACK), restarts workers that exit, aggregates
  * their metrics, and shuts them down in order. With `--workers 0` the one server thread is the main thread itself
- * (local-thread.ts): frames are published as the fan-out produces them and a read is published when flush() is
- * called.
+ * (local-thread.ts): each frame is published as the fan-out produces it, so flush() has nothing to hand over and a
+ * read is published (and may be acked) as soon as publishEntries returns.
  */
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';

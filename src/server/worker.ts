@@ -4,7 +4,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { runServerThread } from './server-thread';
-import { createLogger } from '../log';
 import type { WorkerData } from './thread-messages';
 
 const data = workerData as WorkerData;
@@ -18,8 +17,7 @@ const thread = runServerThread(data, {
 // A failing worker closes its sockets before it goes: exiting with uWS sockets open would abort the whole process.
 // The main thread restarts it; its clients reconnect.
 process.on('uncaughtException', (err) => {
-  createLogger(data.config.logLevel, 'tickgate', data.config.logPretty).child({ worker: data.workerId })
-    .fatal({ err: err.stack ?? err.message }, 'worker failed; closing its connections and exiting');
+  thread.log.fatal({ err: err.stack ?? err.message }, 'worker failed; closing its connections and exiting');
   thread.abort();
   setImmediate(() => process.exit(1));
 });
