@@ -53,6 +53,11 @@ export interface Close {
   readonly reason: (...details: never) => string;
   /** Whether a client should reconnect (with backoff) after it. */
   readonly reconnect: boolean;
+  /**
+   * Reconnect at once, to another gateway URL when it has several, with no backoff: the instance is healthy but
+   * leaving (a drain), and every other one can serve the resume now.
+   */
+  readonly immediate?: boolean;
 }
 
 export const CLOSES = {
@@ -85,6 +90,8 @@ export const CLOSES = {
   MAX_LIFETIME: { code: 4004, reason: () => 'connection reached its maximum lifetime; reconnect', reconnect: true },
   TOKEN_EXPIRED: { code: 4005, reason: () => 'token expired; reconnect with a fresh one', reconnect: true },
   TOO_MANY_CONNECTIONS: { code: 4006, reason: () => 'gateway at its connection capacity; retry with backoff', reconnect: true },
+  /** SIGTERM (a rolling deploy): this instance is draining; go to another one now and resume with `since`. */
+  DRAINING: { code: 4007, reason: () => 'gateway draining; reconnect to another instance now', reconnect: true, immediate: true },
   /** Reserved, not sent today: a bad token is refused at the upgrade (REFUSALS). */
   UNAUTHORIZED: { code: 4501, reason: () => 'unauthorized', reconnect: false },
   /** Reserved, not sent today: a symbol outside the entitlements is the in-band FORBIDDEN error. */
@@ -113,6 +120,12 @@ export function shouldReconnect(code: number): boolean {
   const name = closeName(code);
   if (name !== undefined) return CLOSES[name].reconnect;
   return code < 4500 || code > 4999;
+}
+
+/** Whether a client should reconnect at once, without backoff, after `code` (a drain: see CLOSES.DRAINING). */
+export function reconnectsAtOnce(code: number): boolean {
+  const name = closeName(code);
+  return name !== undefined && (CLOSES[name] as Close).immediate === true;
 }
 
 /**
