@@ -40,6 +40,7 @@ export default defineConfig(
   layer('client', SERVER_SIDE, 'src/client is the SDK: it imports only src/wire and src/protocol.'),
   layer('protocol', SERVER_SIDE, 'src/protocol is shared with the SDK: it imports nothing of the server side.'),
   layer('producer', ['ingest'], 'src/producer writes to Redis and must not depend on how the gateway reads it.'),
+  leaf('streams', 'src/streams is the stream layout producers and gateways share: pure, it imports nothing of the project.'),
   leaf('metrics', 'src/metrics is a leaf: it defines what it reads as its own types, and callers pass them in.'),
   leaf('registry', 'src/registry is a leaf: it imports nothing of the project.'),
 );

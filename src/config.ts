@@ -5,6 +5,7 @@
  * name, so the CLI, the environment and the README table cannot drift apart. Flags win over the environment.
  */
 import { hostname } from 'node:os';
+import { shardKeys } from './streams/shards';
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
@@ -34,7 +35,10 @@ const list = (def: string[], help: string): Option<string[]> => ({ kind: 'list',
 const streams = (def: string[], help: string): Option<string[]> =>
   ({ ...list(def, help), check: (v: string[]) => (v.length > 0 ? undefined : 'must name at least one stream') });
 
-const redisUrl = (v: string) => (/^rediss?:\/\/[^\s]+$/.test(v) ? undefined : 'must be a redis:// or rediss:// URL');
+const redisUrl = (v: string) => (/^rediss?:\/\/[^\s,]+$/.test(v) ? undefined : 'must be a redis:// or rediss:// URL');
+/** One URL, or (with --redis-cluster) the cluster's seed nodes, comma-separated; one is enough, more survive its loss. */
+const redisUrlList = (v: string) => (v.split(',').every((u) => redisUrl(u.trim()) === undefined)
+  ? undefined : 'must be a redis:// or rediss:// URL (with --redis-cluster: seed node URLs, comma-separated)');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const logLevel = (v: string) => (LOG_LEVELS.includes(v) ? undefined : `must be one of ${LOG_LEVELS.join(', ')}`);
 const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
@@ -42,8 +46,10 @@ const DEFAULT_REDIS = 'redis://127.0.0.1:6379';
 const withEnv = <T>(opt: Option<T>, env: string): Option<T> => ({ ...opt, env });
 
 const common = {
-  redis: withEnv(str(DEFAULT_REDIS, 'Redis URL', redisUrl), 'TICKGATE_REDIS_URL'),
-  stream: streams(['ticks'], 'stream key(s), comma-separated'),
+  redis: withEnv(str(DEFAULT_REDIS, 'Redis URL; with --redis-cluster, one or more seed node URLs, comma-separated', redisUrlList), 'TICKGATE_REDIS_URL'),
+  redisCluster: bool(false, 'Redis Cluster mode: --redis names seed nodes; slots, MOVED/ASK and failovers are followed'),
+  stream: streams(['ticks'], 'stream key(s), comma-separated; with --shards above 1, the one base name of the shard streams'),
+  shards: int(1, 1, 1024, 'shard streams per stream: each symbol is written to and read from `<stream>:<i>{<tag>}`, i = fnv1a32(symbol) mod N (README "Scaling out"); 1: the stream key itself'),
   logLevel: str('info', 'log level: fatal, error, warn, info, debug, trace, silent', logLevel),
   logPretty: bool(false, 'human-readable colored logs instead of JSON lines, when stdout is a terminal'),
 };
@@ -200,7 +206,30 @@ function parseOptions<S extends Record<string, Option<any>>>(spec: S, argv: stri
 }
 
 export function gatewayConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  return completed(parseOptions(gatewayOptions, argv, env));
+  return completed(checkedRedis(parseOptions(gatewayOptions, argv, env)));
+}
+
+type RedisLayout = Pick<GatewayConfig, 'redis' | 'redisCluster' | 'stream' | 'shards'>;
+
+/** Checks the options that say where the streams are, together. */
+function checkedRedis<C extends RedisLayout>(c: C): C {
+  if (!c.redisCluster && c.redis.includes(',')) {
+    throw new ConfigError('--redis: several URLs are seed nodes of a cluster; add --redis-cluster, or give one URL');
+  }
+  if (c.shards > 1 && c.stream.length > 1) {
+    throw new ConfigError(`--shards ${c.shards} shards one stream: --stream must name one base stream, not ${c.stream.length}`);
+  }
+  return c;
+}
+
+/** The URLs of --redis: one, or a cluster's seeds. */
+export function redisUrls(c: Pick<GatewayConfig, 'redis'>): string[] {
+  return c.redis.split(',').map((u) => u.trim()).filter(Boolean);
+}
+
+/** Every stream key read (gateway) or written (producer): the streams named, or the shard keys of the one named. */
+export function streamKeys(c: Pick<GatewayConfig, 'stream' | 'shards'>): string[] {
+  return c.shards > 1 ? shardKeys(c.stream[0], c.shards) : c.stream;
 }
 
 /** Checks across options, then fills the names derived from the instance id. */
@@ -220,11 +249,11 @@ export function serverThreads(c: Pick<GatewayConfig, 'workers'>): number {
 }
 
 export function producerConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ProducerConfig {
-  return parseOptions(producerOptions, argv, env);
+  return checkedRedis(parseOptions(producerOptions, argv, env));
 }
 
 export function demoConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): DemoConfig {
-  return completed(parseOptions(demoOptions, argv, env));
+  return completed(checkedRedis(parseOptions(demoOptions, argv, env)));
 }
 
 export interface OptionDoc {

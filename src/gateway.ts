@@ -4,18 +4,20 @@
  * clients. This module wires them and owns the shutdown order: stop reading → publish and ack what was read →
  * close every worker (listen socket, clients with 1001) → close Redis.
  */
-import { ConfigError, GatewayConfig, serverThreads } from './config';
+import { ConfigError, GatewayConfig, redisUrls, serverThreads, streamKeys } from './config';
 import { createLogger, Logger } from './log';
 import { createMetrics } from './metrics/metrics';
 import { PartitionedRegistry } from './registry/partitioned-registry';
 import { WorkerPool } from './server/worker-pool';
 import { Fanout } from './ingest/fanout';
 import { StreamReader } from './ingest/reader';
+import { StreamReaders } from './ingest/readers';
 import { ReadPacer } from './ingest/read-pacer';
 import { startLagSampler } from './ingest/lag-sampler';
 import { Catchup } from './ingest/catchup';
 import { startMetricsServer } from './server/metrics-server';
-import { closeRedis, connectInBackground, createRedis } from './redis';
+import { controlFor, openEndpoints } from './redis/endpoints';
+import { keyOf } from './streams/shards';
 import { CLOSES } from './protocol/codes';
 import { createAuthenticator } from './server/auth';
 import { authOptions } from './server/auth-options';
@@ -52,41 +54,42 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const metrics = createMetrics({ processMetrics: true, registryStats: () => registry.stats() });
   const pool = new WorkerPool(cfg, registry, metrics, log);
   const fanout = new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes, registry, pool, metrics, log, cfg.historyPerSymbol);
-  const redisOpts = { url: cfg.redis, backoffMaxMs: cfg.redisBackoffMaxMs, log };
-  const readClient = createRedis({ ...redisOpts, name: `tickgate-read-${cfg.consumer}`, onReconnecting: () => metrics.redisReconnects.inc() });
-  const controlClient = createRedis({ ...redisOpts, name: `tickgate-ctl-${cfg.consumer}` });
-  const reader = new StreamReader(readClient, controlClient, {
-    streams: cfg.stream, group: cfg.group, consumer: cfg.consumer, count: cfg.readCount, blockMs: cfg.readBlockMs,
+  const streams = streamKeys(cfg);
+  const endpoints = openEndpoints({ urls: redisUrls(cfg), cluster: cfg.redisCluster, streams, name: `tickgate-${cfg.consumer}`,
+    backoffMaxMs: cfg.redisBackoffMaxMs, log, onReconnecting: () => metrics.redisReconnects.inc() });
+  const load = { subscriptions: () => registry.subscriptions(), delivered: () => fanout.deliveries() };
+  const readers = new StreamReaders(endpoints.length, (i, onReady) => new StreamReader(endpoints[i], {
+    streams: endpoints[i].streams, group: cfg.group, consumer: cfg.consumer, count: cfg.readCount, blockMs: cfg.readBlockMs,
     claimIdleMs: cfg.claimIdleMs, claimIntervalMs: cfg.claimIntervalMs, maxDeliveries: cfg.maxDeliveries,
     deadLetterSuffix: cfg.deadLetterSuffix, backoffMaxMs: cfg.redisBackoffMaxMs, commandTimeoutMs: cfg.redisCommandTimeoutMs,
     ackIntervalMs: cfg.ackIntervalMs, ackBatch: cfg.ackBatch,
-  }, fanout, metrics, log, (ready) => pool.setReady(ready), new ReadPacer(
-    { idleMs: cfg.readIdleMs, coalesceMs: cfg.coalesceMs, coalesceAbove: cfg.coalesceAboveDeliveries },
-    { subscriptions: () => registry.subscriptions(), delivered: () => fanout.deliveries() }));
+  }, fanout, metrics, log, onReady, new ReadPacer({ idleMs: cfg.readIdleMs, coalesceMs: cfg.coalesceMs, coalesceAbove: cfg.coalesceAboveDeliveries }, load)),
+  (ready) => pool.setReady(ready));
+  const control = controlFor(endpoints);
 
-  const catchup = new Catchup(fanout, controlClient, { streams: cfg.stream, maxReplayTicks: cfg.maxReplayTicks,
+  // Sharded (or one stream): a symbol's ticks are in one known stream. Several unsharded streams: in any of them.
+  const streamOf = cfg.shards > 1 || streams.length === 1 ? (sym: string) => keyOf(sym, streams) : () => undefined;
+  const catchup = new Catchup(fanout, control, { streams, streamOf, maxReplayTicks: cfg.maxReplayTicks,
     scanLimit: cfg.resumeScanLimit, scanRate: cfg.catchupScanRate, timeoutMs: cfg.resumeTimeoutMs }, encodeFrame, log);
-  // A snapshot or resume starts from what Redis holds at its request, even while the reader's pacer has it waiting.
-  pool.serveCatchup({ prepare: (request, signal) => reader.caughtUp().then(() => catchup.prepare(request, signal)) });
+  // A snapshot or resume starts from what Redis holds at its request, even while a reader's pacer has it waiting.
+  pool.serveCatchup({ prepare: (request, signal) => readers.caughtUp().then(() => catchup.prepare(request, signal)) });
   const port = await pool.start();
   const stopMetricsServer = cfg.metricsPort > 0 ? await startMetricsServer(cfg.host, cfg.metricsPort, () => pool.scrape()) : undefined;
-  connectInBackground(readClient, log);
-  connectInBackground(controlClient, log);
-  reader.start();
+  readers.start();
   catchup.start();
-  const stopLagSampler = startLagSampler(controlClient, cfg.stream, cfg.group, cfg.lagSampleMs, cfg.redisCommandTimeoutMs, metrics, log);
+  const stopLagSampler = startLagSampler(control, streams, cfg.group, cfg.lagSampleMs, cfg.redisCommandTimeoutMs, metrics, log);
   log.info({ port, host: cfg.host, workers: cfg.workers, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
-    metricsPort: cfg.metricsPort || port, streams: cfg.stream, group: cfg.group, consumer: cfg.consumer }, 'serving');
+    metricsPort: cfg.metricsPort || port, streams, redisCluster: cfg.redisCluster, group: cfg.group, consumer: cfg.consumer }, 'serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     log.info('shutting down');
     stopLagSampler();
     catchup.stop();
-    await reader.stop();
+    await readers.stop();
     await pool.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason());
     await stopMetricsServer?.();
-    await Promise.allSettled([closeRedis(readClient), closeRedis(controlClient)]);
+    await Promise.allSettled(endpoints.map((e) => e.close()));
     log.info('stopped');
   })());
   const recycleWorkers = () => {

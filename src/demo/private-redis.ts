@@ -45,6 +45,11 @@ export interface PrivateRedisOptions {
    * Redis on it after a kill -9. Default: no persistence, in a temporary directory removed on stop.
    */
   appendOnlyDir?: string;
+  /**
+   * A Redis Cluster node (`--cluster-enabled yes`) that declares a node unreachable after this many ms (a test's
+   * failover takes about twice that). Its cluster bus listens on port + 10000, which must be free too.
+   */
+  clusterNodeTimeoutMs?: number;
 }
 
 /** Starts redis-server on `port` (a free one by default) and resolves once it answers PING. */
@@ -52,7 +57,9 @@ export async function startPrivateRedis(port?: number, opts: PrivateRedisOptions
   const p = port ?? (await freePort());
   const dir = opts.appendOnlyDir ?? mkdtempSync(join(tmpdir(), 'tickgate-redis-'));
   const persistence = opts.appendOnlyDir ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', ...persistence,
+  const cluster = opts.clusterNodeTimeoutMs === undefined ? []
+    : ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${p}.conf`, '--cluster-node-timeout', String(opts.clusterNodeTimeoutMs)];
+  const child = spawn('redis-server', ['--port', String(p), '--bind', '127.0.0.1', '--save', '', ...persistence, ...cluster,
     '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'],
     // Its own process group: a Ctrl-C meant for us must not kill Redis before we have shut down in order.
     { stdio: ['ignore', 'ignore', 'pipe'], detached: true });

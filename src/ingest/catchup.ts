@@ -18,7 +18,7 @@ import { Logger } from '../log';
 import { FormatName } from '../wire/formats';
 import { compareStreamIds, FrameKind, Tick, TickBatch } from '../wire/tick';
 import { PublishedHistory } from './fanout';
-import { Redis } from '../redis';
+import type { ControlFor } from '../redis/endpoints';
 import { LatestIndex } from './catchup/latest-index';
 import { CatchupCancelled, Fetched, ScanScheduler } from './catchup/scan';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +30,11 @@ export type FrameEncoderWithKind = (format: FormatName, batch: TickBatch, sent: 
 
 export interface CatchupOptions {
   streams: string[];
+  /**
+   * The stream holding `sym`'s ticks, when the layout says (one stream, or shards): its resume reads only that
+   * stream and is compared with that stream's frontier. undefined: any of `streams` (several unsharded streams).
+   */
+  streamOf(sym: string): string | undefined;
   /** Most ticks one request replays, over all its symbols: encoding and sending them is work done in one piece. */
   maxReplayTicks: number;
   /** Most entries read for one request; also how far back the latest-tick index reads each stream. */
@@ -53,7 +58,7 @@ export class Catchup {
 
   constructor(
     private readonly published: PublishedHistory,
-    redis: Redis,
+    redis: ControlFor,
     private readonly opts: CatchupOptions,
     private readonly encode: FrameEncoderWithKind,
     log: Logger,
@@ -61,7 +66,7 @@ export class Catchup {
     const rate = new ScanRate(opts.scanRate);
     const frontier = (stream: string) => published.frontier(stream);
     this.scans = new ScanScheduler(redis, frontier, rate,
-      { streams: opts.streams, requestEntries: opts.scanLimit, requestTicks: opts.maxReplayTicks, requestMs: opts.timeoutMs, pageSize: SCAN_PAGE });
+      { streams: opts.streams, streamOf: opts.streamOf, requestEntries: opts.scanLimit, requestTicks: opts.maxReplayTicks, requestMs: opts.timeoutMs, pageSize: SCAN_PAGE });
     this.index = new LatestIndex(redis, frontier, rate, { streams: opts.streams, scanLimit: opts.scanLimit, pageSize: SCAN_PAGE }, log);
   }
 
@@ -88,10 +93,11 @@ export class Catchup {
       if (Date.now() >= deadline) throw new Error('the stream reader has not set up its consumer group yet');
       await sleep(FRONTIER_POLL_MS, undefined, { ref: false });
     }
+    await this.reachSince(req.since, deadline, signal);
     const future = new Set<string>();
     const toRead: Record<string, string> = {};
     for (const [sym, since] of Object.entries(req.since)) {
-      if (compareStreamIds(since, this.published.position) > 0) future.add(sym);
+      if (compareStreamIds(since, this.frontierOf(sym)) > 0) future.add(sym);
       else if (!this.published.history(sym)?.covers(since)) toRead[sym] = since;
     }
     const fetched = await this.scans.read(toRead, signal);
@@ -100,6 +106,26 @@ export class Catchup {
     const snapshotted = [...req.snapshot, ...future, ...[...fetched].filter(([, f]) => f.incomplete).map(([sym]) => sym)];
     if (snapshotted.some((sym) => this.published.history(sym)?.latest() === undefined)) await this.index.whenReady(deadline, signal);
     return () => this.build(req, future, fetched);
+  }
+
+  /** What this gateway has published of `sym`'s stream (of every stream when the layout does not say which). */
+  private frontierOf(sym: string): string {
+    const stream = this.opts.streamOf(sym);
+    return stream === undefined ? this.published.position : this.published.frontier(stream);
+  }
+
+  /**
+   * A client that failed over from another gateway instance holds ids that instance had read: this one reads the same
+   * stream through its own group and may be a few reads behind. Waits (until the request's deadline) for each
+   * `since` to be published here, so the resume replays from memory instead of refusing a position that is only
+   * not read yet. A `since` still ahead at the deadline is refused as before (RESUME_UNAVAILABLE and a snapshot).
+   */
+  private async reachSince(since: Record<string, string>, deadline: number, signal: AbortSignal | undefined): Promise<void> {
+    const ahead = () => Object.entries(since).some(([sym, id]) => compareStreamIds(id, this.frontierOf(sym)) > 0);
+    while (ahead() && Date.now() < deadline) {
+      if (signal?.aborted) throw new CatchupCancelled();
+      await sleep(FRONTIER_POLL_MS, undefined, { ref: false });
+    }
   }
 
   private build(req: CatchupRequest, future: Set<string>, fetched: Map<string, Fetched>): CatchupAnswer {

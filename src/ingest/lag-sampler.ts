@@ -4,18 +4,22 @@
  */
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
-import { Redis, timedCommand } from '../redis';
+import { timedCommand } from '../redis/connection';
+import type { ControlFor } from '../redis/endpoints';
 import { findGroup } from './replies';
 
-export function startLagSampler(control: Redis, streams: string[], group: string, intervalMs: number, commandTimeoutMs: number,
+export function startLagSampler(controlFor: ControlFor, streams: string[], group: string, intervalMs: number, commandTimeoutMs: number,
   metrics: Metrics, log: Logger): () => void {
   const logError = onceEvery(60_000);
   let busy = false;
   const sample = async () => {
-    if (busy || !control.isReady) return;
+    if (busy) return;
     busy = true;
     try {
       for (const stream of streams) {
+        const control = controlFor(stream);
+        // A stream whose node is away is sampled next time; the others still are.
+        if (!control.isReady) continue;
         const groups = await timedCommand<unknown[][]>(control, ['XINFO', 'GROUPS', stream], commandTimeoutMs, log);
         const mine = findGroup(groups, group);
         if (!mine) continue;

@@ -28,7 +28,9 @@ import { LOSS_REASONS, StreamLoss } from '../protocol/gap';
 import { compareStreamIds } from '../wire/tick';
 import { AckBatcher } from './ack-batcher';
 import { RawEntry } from './fanout';
-import { backoffMs, Redis, timedCommand, withDeadline } from '../redis';
+import { backoffMs, timedCommand, withDeadline } from '../redis/connection';
+import { isRedirect } from '../redis/cluster';
+import type { Endpoint } from '../redis/endpoints';
 import { checkLoss, initialPosition, LossCheck, ReadPosition } from './stream-loss';
 import { findGroup, STREAM_INFO_SCRIPT, parseAutoClaim, parseConsumers, parsePending, parseStreamInfo } from './replies';
 
@@ -61,6 +63,9 @@ export interface EntrySink {
 
 type StreamReply = [string, RawEntry[]][] | null;
 
+/** Failed connection checks (about 350 ms of backoff) before the reader asks where its streams live now. */
+const RELOCATE_AFTER_ATTEMPTS = 3;
+
 /** The longest caughtUp() waits for the read it brought forward (a healthy one takes a round trip). */
 const CAUGHT_UP_WAIT_MAX_MS = 100;
 
@@ -89,8 +94,8 @@ export class StreamReader {
   private readonly staleReadCounters = new Set<string>();
 
   constructor(
-    private readonly reader: Redis,
-    private readonly control: Redis,
+    /** Where the streams are read; in a cluster it moves with their slot (src/redis/endpoints.ts). */
+    private readonly endpoint: Endpoint,
     private readonly opts: ReaderOptions,
     private readonly sink: EntrySink,
     private readonly metrics: Metrics,
@@ -164,11 +169,14 @@ export class StreamReader {
     /** The last read came back full: Redis holds more, so the next read goes now whatever the pacer would wait. */
     let backlog = false;
     while (!this.stopping) {
-      if (!this.reader.isReady || !this.control.isReady) {
-        // node-redis is (re)connecting on its own; commands now would only fail with "offline".
+      const { reader, control } = this.endpoint;
+      if (!reader.isReady || !control.isReady) {
+        // node-redis is (re)connecting on its own; commands now would only fail with "offline". A node that stays
+        // away may have been replaced (a cluster failover): after a few tries, look where the streams live now.
         this.setReady(false);
         this.setupDone = false;
         await sleep(backoffMs(attempt++, this.opts.backoffMaxMs));
+        if (attempt >= RELOCATE_AFTER_ATTEMPTS) await this.relocate();
         continue;
       }
       try {
@@ -186,8 +194,8 @@ export class StreamReader {
         // Sent in the same tick, so node-redis writes them together and Redis runs the XINFOs right after the read.
         // A script cache flushed since setup fails the read with NOSCRIPT: its entries are pending, and the setup
         // that follows loads the script and re-reads them.
-        const [reply, ...info] = await withDeadline(this.reader, Promise.all([this.reader.sendCommand(read) as Promise<StreamReply>,
-          ...infos.map((args) => this.reader.sendCommand(args) as Promise<unknown[]>)]), 'XREADGROUP', blockMs + commandTimeoutMs, this.log);
+        const [reply, ...info] = await withDeadline(reader, Promise.all([reader.sendCommand(read) as Promise<StreamReply>,
+          ...infos.map((args) => reader.sendCommand(args) as Promise<unknown[]>)]), 'XREADGROUP', blockMs + commandTimeoutMs, this.log);
         attempt = 0;
         backlog = reply !== null && reply.some(([, entries]) => entries.length >= count);
         if (reply) {
@@ -203,11 +211,24 @@ export class StreamReader {
         if (this.stopping) break;
         const message = (err as Error).message;
         this.logError(message, (suppressed) => this.log.warn({ err: message, suppressed }, 'stream reader paused; retrying'));
+        // The slot moved or its node became a replica: go there now rather than after a backoff.
+        if (isRedirect(err) && await this.relocate()) continue;
         await sleep(backoffMs(attempt++, this.opts.backoffMaxMs));
       } finally {
         // A failed read releases them too: they wait for what the reader can do, not for Redis to come back.
         for (const release of this.caughtUpWaiters.splice(0)) release();
       }
+    }
+  }
+
+  /** Moves to where the streams live now (a cluster's slot map); false when nothing moved or discovery failed. */
+  private async relocate(): Promise<boolean> {
+    try {
+      return await this.endpoint.relocate();
+    } catch (err) {
+      const message = (err as Error).message;
+      this.logError(message, (suppressed) => this.log.warn({ err: message, suppressed }, 'cannot discover the cluster\'s slot map; retrying'));
+      return false;
     }
   }
 
@@ -267,7 +288,8 @@ export class StreamReader {
    * Stream and group are read in one MULTI so that both describe the same moment.
    */
   private async checkSinceLastDelivered(stream: string): Promise<void> {
-    const [streamReply, groups] = (await withDeadline(this.control, this.control.multi()
+    const control = this.endpoint.control;
+    const [streamReply, groups] = (await withDeadline(control, control.multi()
       .addCommand(['XINFO', 'STREAM', stream]).addCommand(['XINFO', 'GROUPS', stream]).exec(), 'MULTI', this.opts.commandTimeoutMs, this.log)) as [unknown[], unknown[][]];
     const mine = findGroup(groups, this.opts.group);
     if (!mine) throw new Error(`consumer group ${this.opts.group} of ${stream} vanished during setup`);
@@ -306,7 +328,7 @@ export class StreamReader {
    */
   private async resetReadCounters(): Promise<void> {
     for (const stream of this.staleReadCounters) {
-      await timedCommand(this.reader, ['XGROUP', 'SETID', stream, this.opts.group, this.lastDelivered.get(stream)!],
+      await timedCommand(this.endpoint.reader, ['XGROUP', 'SETID', stream, this.opts.group, this.lastDelivered.get(stream)!],
         this.opts.commandTimeoutMs, this.log);
       this.staleReadCounters.delete(stream);
     }
@@ -343,7 +365,7 @@ export class StreamReader {
     const { group, consumer, count } = this.opts;
     let cursor = '0';
     for (;;) {
-      const reply = await timedCommand<StreamReply>(this.reader, ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count),
+      const reply = await timedCommand<StreamReply>(this.endpoint.reader, ['XREADGROUP', 'GROUP', group, consumer, 'COUNT', String(count),
         'STREAMS', stream, cursor], this.opts.commandTimeoutMs, this.log);
       const entries = reply?.[0]?.[1] ?? [];
       if (entries.length === 0) return;
@@ -400,12 +422,12 @@ export class StreamReader {
     this.isReady = ready;
     this.metrics.readerReady.set(ready ? 1 : 0);
     this.onReady(ready);
-    this.log.info({ ready }, ready ? 'stream reader running' : 'stream reader not ready');
+    this.log.info({ ready, streams: this.opts.streams.length === 1 ? this.opts.streams[0] : this.opts.streams.length }, ready ? 'stream reader running' : 'stream reader not ready');
   }
 
   /** A command on the control connection, with the command deadline. */
   private ctl<T = unknown>(args: string[]): Promise<T> {
-    return timedCommand<T>(this.control, args, this.opts.commandTimeoutMs, this.log);
+    return timedCommand<T>(this.endpoint.control, args, this.opts.commandTimeoutMs, this.log);
   }
 }
 

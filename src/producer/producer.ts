@@ -3,10 +3,11 @@
  * in flight per round trip, which node-redis sends in one write), trimming with `MAXLEN ~` so Redis memory stays
  * bounded. Rate is kept by a schedule, not by sleeping per tick: each round sends what is due since the start.
  */
-import { ProducerConfig } from '../config';
+import { ProducerConfig, redisUrls, streamKeys } from '../config';
 import { Logger } from '../log';
-import { closeRedis, createRedis } from '../redis';
+import { keyOf } from '../streams/shards';
 import { RandomWalk } from './random-walk';
+import { createStreamWriter } from './stream-writer';
 
 export interface RunningProducer {
   done: Promise<void>;
@@ -15,15 +16,17 @@ export interface RunningProducer {
 }
 
 export function runProducer(cfg: ProducerConfig, log: Logger): RunningProducer {
-  const client = createRedis({ url: cfg.redis, name: 'tickgate-producer', backoffMaxMs: 2000, log });
+  const writer = createStreamWriter(redisUrls(cfg), cfg.redisCluster, log);
   const walk = new RandomWalk(cfg.symbols, cfg.seed);
-  const stream = cfg.stream[0];
+  // With --shards, each symbol's ticks go to its own shard stream (src/streams/shards.ts); else to the first stream.
+  const keys = streamKeys({ ...cfg, stream: cfg.stream.slice(0, 1) });
+  const keyBySymbol = new Map(walk.symbols.map((sym) => [sym, keyOf(sym, keys)]));
   const trim = cfg.maxlen > 0 ? ['MAXLEN', '~', String(cfg.maxlen)] : [];
   let stopping = false;
   let sent = 0;
 
   const run = async () => {
-    await client.connect();
+    await writer.connect();
     const started = performance.now();
     let reportedAt = started;
     let reportedSent = 0;
@@ -38,12 +41,16 @@ export function runProducer(cfg: ProducerConfig, log: Logger): RunningProducer {
       }
       const wallNow = Date.now();
       const batch: Promise<unknown>[] = [];
-      for (let i = 0; i < n; i++) batch.push(client.sendCommand(['XADD', stream, ...trim, '*', ...walk.nextFields(wallNow)]));
+      for (let i = 0; i < n; i++) {
+        const fields = walk.nextFields(wallNow);
+        batch.push(writer.xadd(keyBySymbol.get(fields[1])!, [...trim, '*', ...fields]));
+      }
       try {
         await Promise.all(batch);
         sent += n;
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'XADD failed; retrying');
+        await writer.failed(err);
         await sleep(200);
       }
       if (now - reportedAt >= 5000) {
@@ -60,7 +67,7 @@ export function runProducer(cfg: ProducerConfig, log: Logger): RunningProducer {
   const stop = async () => {
     stopping = true;
     await done.catch(() => undefined);
-    await closeRedis(client);
+    await writer.close();
   };
   return {
     done,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Command, COMMANDS, ConfigError, demoConfig, gatewayConfig, helpText, optionDocs, producerConfig } from '../../src/config';
+import { Command, COMMANDS, ConfigError, demoConfig, gatewayConfig, helpText, optionDocs, producerConfig, redisUrls, streamKeys } from '../../src/config';
 
 describe('config', () => {
   it('uses defaults that work on a laptop', () => {
@@ -12,6 +12,23 @@ describe('config', () => {
     expect(demoConfig([], {}).host).to.equal('127.0.0.1');
     expect(demoConfig(['--host', '0.0.0.0'], {}).host).to.equal('0.0.0.0');
     expect(demoConfig([], { TICKGATE_HOST: '::' }).host).to.equal('::');
+  });
+
+  it('takes a cluster\'s seed nodes, comma-separated, only with --redis-cluster (env TICKGATE_REDIS_CLUSTER=1)', () => {
+    const seeds = 'redis://10.0.0.1:7000, redis://10.0.0.2:7000';
+    expect(redisUrls(gatewayConfig(['--redis', seeds, '--redis-cluster'], {}))).to.deep.equal(['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000']);
+    expect(gatewayConfig(['--redis', seeds], { TICKGATE_REDIS_CLUSTER: '1' }).redisCluster).to.equal(true);
+    expect(() => gatewayConfig(['--redis', seeds], {})).to.throw(ConfigError, /several URLs are seed nodes of a cluster; add --redis-cluster/);
+    expect(() => producerConfig(['--redis', seeds], {})).to.throw(ConfigError, /add --redis-cluster/);
+    expect(() => gatewayConfig(['--redis', 'redis://a:1,http://b:2', '--redis-cluster'], {})).to.throw(ConfigError, /must be a redis:\/\/ or rediss:\/\/ URL/);
+  });
+
+  it('reads and writes the shard keys of one base stream with --shards N, and refuses --shards with several streams', () => {
+    expect(streamKeys(gatewayConfig([], {}))).to.deep.equal(['ticks']);
+    expect(streamKeys(gatewayConfig(['--shards', '4', '--stream', 'md'], {}))).to.deep.equal(['md:0{3}', 'md:1{2}', 'md:2{1}', 'md:3{0}']);
+    expect(streamKeys(producerConfig(['--shards', '4', '--stream', 'md'], {}))).to.deep.equal(streamKeys(gatewayConfig(['--shards', '4', '--stream', 'md'], {})));
+    expect(() => gatewayConfig(['--shards', '2', '--stream', 'a,b'], {})).to.throw(ConfigError, /--stream must name one base stream, not 2/);
+    expect(() => gatewayConfig(['--shards', '0'], {})).to.throw(ConfigError, /outside 1\.\.1024/);
   });
 
   it('derives the group and consumer from the instance id', () => {

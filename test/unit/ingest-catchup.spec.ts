@@ -6,7 +6,8 @@ import { CatchupCancelled, ScanScheduler } from '../../src/ingest/catchup/scan';
 import { ScanRate } from '../../src/ingest/catchup/scan-rate';
 import type { PublishedHistory, RawEntry } from '../../src/ingest/fanout';
 import { SymbolHistory } from '../../src/ingest/history';
-import type { Redis } from '../../src/redis';
+import type { Redis } from '../../src/redis/connection';
+import type { ControlFor } from '../../src/redis/endpoints';
 import { compareStreamIds, Tick } from '../../src/wire/tick';
 
 const silent = pino({ level: 'silent' });
@@ -49,6 +50,9 @@ class FakeStream {
     },
   } as unknown as Redis;
 
+  /** Every stream's commands go to this one fake. */
+  readonly control: ControlFor = () => this.redis;
+
   private answer(args: string[]): unknown {
     const [command] = args;
     if (command === 'XINFO') {
@@ -68,13 +72,13 @@ const idsOf = (ticks: Tick[] | undefined) => (ticks ?? []).map((t) => t.id);
 const expectedAfter = (s: FakeStream, sym: string, since: string, through: string) =>
   s.entries.filter(([id, f]) => f![1] === sym && compareStreamIds(id, since) > 0 && compareStreamIds(id, through) <= 0).map(([id]) => id);
 
-const scanOpts = { streams: ['s'], requestEntries: 1_000_000, requestTicks: 1_000_000, requestMs: 10_000, pageSize: 100 };
+const scanOpts = { streams: ['s'], streamOf: () => 's', requestEntries: 1_000_000, requestTicks: 1_000_000, requestMs: 10_000, pageSize: 100 };
 
 describe('ingest: catch-up scans (ScanScheduler)', () => {
   it('serves every symbol of two concurrent requests with one pass over the stream', async () => {
     const s = new FakeStream();
     const ids = s.add(1000, 10);
-    const scans = new ScanScheduler(s.redis, () => ids[ids.length - 1], new ScanRate(1e9), scanOpts);
+    const scans = new ScanScheduler(s.control, () => ids[ids.length - 1], new ScanRate(1e9), scanOpts);
     const [a, b] = await Promise.all([
       scans.read({ S1: ids[10], S2: ids[500] }),
       scans.read({ S1: ids[300], S3: ids[0] }),
@@ -94,7 +98,7 @@ describe('ingest: catch-up scans (ScanScheduler)', () => {
     const s = new FakeStream();
     const ids = s.add(300, 3);
     const frontier = ids[199];
-    const scans = new ScanScheduler(s.redis, () => frontier, new ScanRate(1e9), scanOpts);
+    const scans = new ScanScheduler(s.control, () => frontier, new ScanRate(1e9), scanOpts);
     const got = await scans.read({ S0: ids[0] });
     expect(idsOf(got.get('S0')?.ticks)).to.deep.equal(expectedAfter(s, 'S0', ids[0], frontier));
     expect(got.get('S0')?.through).to.equal(frontier);
@@ -103,7 +107,7 @@ describe('ingest: catch-up scans (ScanScheduler)', () => {
   it('stops reading for a request whose client is gone, and rejects it with CatchupCancelled', async () => {
     const s = new FakeStream();
     const ids = s.add(1000, 10);
-    const scans = new ScanScheduler(s.redis, () => ids[ids.length - 1], new ScanRate(1e9), scanOpts);
+    const scans = new ScanScheduler(s.control, () => ids[ids.length - 1], new ScanRate(1e9), scanOpts);
     s.hold = true;
     const abort = new AbortController();
     const reading = scans.read({ S1: ids[0] }, abort.signal);
@@ -122,7 +126,7 @@ describe('ingest: catch-up scans (ScanScheduler)', () => {
     const s = new FakeStream();
     const ids = s.add(1000, 10);
     const last = ids[ids.length - 1];
-    const scans = new ScanScheduler(s.redis, () => last, new ScanRate(1e9), { ...scanOpts, requestEntries: 450 });
+    const scans = new ScanScheduler(s.control, () => last, new ScanRate(1e9), { ...scanOpts, requestEntries: 450 });
     const [far, near] = await Promise.all([scans.read({ S1: ids[0], S2: ids[900] }), scans.read({ S3: ids[700] })]);
     expect(far.get('S1')?.incomplete).to.equal(true);
     expect(far.get('S2')?.incomplete).to.equal(true);
@@ -133,7 +137,7 @@ describe('ingest: catch-up scans (ScanScheduler)', () => {
   it('gives a request up as incomplete once it has found more ticks than it may replay', async () => {
     const s = new FakeStream();
     const ids = s.add(1000, 10);
-    const scans = new ScanScheduler(s.redis, () => ids[ids.length - 1], new ScanRate(1e9), { ...scanOpts, requestTicks: 150 });
+    const scans = new ScanScheduler(s.control, () => ids[ids.length - 1], new ScanRate(1e9), { ...scanOpts, requestTicks: 150 });
     const got = await scans.read({ S1: ids[0], S2: ids[0] });
     expect(got.get('S1')?.incomplete).to.equal(true);
     expect(s.count('XRANGE')).to.equal(8);
@@ -142,7 +146,7 @@ describe('ingest: catch-up scans (ScanScheduler)', () => {
   it('gives a request up as incomplete at its deadline', async () => {
     const s = new FakeStream();
     const ids = s.add(1000, 10);
-    const scans = new ScanScheduler(s.redis, () => ids[ids.length - 1], new ScanRate(1e9), { ...scanOpts, requestMs: 50 });
+    const scans = new ScanScheduler(s.control, () => ids[ids.length - 1], new ScanRate(1e9), { ...scanOpts, requestMs: 50 });
     s.hold = true;
     const got = await scans.read({ S1: ids[0] });
     expect(got.get('S1')?.incomplete).to.equal(true);
@@ -154,7 +158,7 @@ describe('ingest: catch-up scans (ScanScheduler)', () => {
     const s = new FakeStream();
     const ids = s.add(1000, 10);
     const last = ids[ids.length - 1];
-    const scans = new ScanScheduler(s.redis, () => last, new ScanRate(1e9), scanOpts);
+    const scans = new ScanScheduler(s.control, () => last, new ScanRate(1e9), scanOpts);
     s.maxDeleted = ids[600];
     const deleted = await scans.read({ S1: ids[500], S2: ids[700] });
     expect(deleted.get('S1')?.incomplete).to.equal(true);
@@ -174,7 +178,7 @@ describe('ingest: the latest-tick index (LatestIndex)', () => {
     const ids = s.add(1000, 10);
     const frontier = ids[899];
     s.add(100, 20); // after the frontier: published live, never in the index
-    const index = new LatestIndex(s.redis, () => frontier, new ScanRate(1e9), { streams: ['s'], scanLimit: 500, pageSize: 100 }, silent);
+    const index = new LatestIndex(s.control, () => frontier, new ScanRate(1e9), { streams: ['s'], scanLimit: 500, pageSize: 100 }, silent);
     index.start();
     await index.whenReady(Date.now() + 5000);
     expect(index.ready).to.equal(true);
@@ -200,21 +204,39 @@ function published(position: string, histories: Record<string, Tick[]> = {}, fro
 
 const encode = (_format: string, batch: { sym: string; ticks: Tick[] }) => JSON.stringify({ sym: batch.sym, ids: batch.ticks.map((t) => t.id) });
 
-function catchup(s: FakeStream, history: PublishedHistory): Catchup {
-  return new Catchup(history, s.redis, { streams: ['s'], maxReplayTicks: 10_000, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 5000 }, encode, silent);
+function catchup(s: FakeStream, history: PublishedHistory, timeoutMs = 5000): Catchup {
+  return new Catchup(history, s.control, { streams: ['s'], streamOf: () => 's', maxReplayTicks: 10_000, scanLimit: 10_000, scanRate: 1e9, timeoutMs }, encode, silent);
 }
 
 describe('ingest: Catchup', () => {
   const tick = (id: string): Tick => ({ id, ts: 1, px: '1.00', sz: '1' });
 
-  it('answers a since beyond the frontier with RESUME_UNAVAILABLE and a snapshot, never an empty replay', async () => {
+  it('answers a since still beyond the frontier at the deadline with RESUME_UNAVAILABLE and a snapshot, never an empty replay', async () => {
     const s = new FakeStream();
     const ids = s.add(10, 1);
-    const c = catchup(s, published(ids[9], { S0: ids.map(tick) }));
+    const c = catchup(s, published(ids[9], { S0: ids.map(tick) }), 200);
+    const started = Date.now();
     const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: '99999999999999-0' } }))();
+    expect(Date.now() - started).to.be.at.least(190);
     expect(answer.frames).to.deep.equal([]);
     expect(answer.unavailable).to.deep.equal(['S0']);
     expect(answer.snapshot?.ticks.map((t) => t.id)).to.deep.equal([ids[9]]);
+  });
+
+  it('waits for a frontier behind a since (a client failing over from an instance that had read further) and replays from memory', async () => {
+    const s = new FakeStream();
+    const ids = s.add(10, 1);
+    const history = published(ids[5], { S0: ids.slice(0, 6).map(tick) });
+    const c = catchup(s, history);
+    const answering = c.prepare({ format: 'json', snapshot: [], since: { S0: ids[7] } });
+    await new Promise((r) => setTimeout(r, 60));
+    // This instance reads on: the ticks up to and past the client's since reach its memory.
+    for (const id of ids.slice(6)) history.history('S0')!.push(tick(id));
+    Object.assign(history, { position: ids[9], frontier: () => ids[9] });
+    const answer = (await answering)();
+    expect(answer.unavailable).to.deep.equal([]);
+    expect(answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids)).to.deep.equal(ids.slice(8));
+    expect(s.count('XRANGE')).to.equal(0);
   });
 
   it('holds a request made before the reader has a frontier until it has one, and fails it only at the deadline', async () => {
@@ -228,7 +250,7 @@ describe('ingest: Catchup', () => {
     const answer = (await answering)();
     expect(answer.unavailable).to.deep.equal([]);
     expect(answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids)).to.deep.equal(ids.slice(5));
-    const never = new Catchup({ ...history, position: '' }, s.redis, { streams: ['s'], maxReplayTicks: 10, scanLimit: 10, scanRate: 1e9, timeoutMs: 150 }, encode, silent);
+    const never = new Catchup({ ...history, position: '' }, s.control, { streams: ['s'], streamOf: () => 's', maxReplayTicks: 10, scanLimit: 10, scanRate: 1e9, timeoutMs: 150 }, encode, silent);
     const started = Date.now();
     let failure: Error | undefined;
     await never.prepare({ format: 'json', snapshot: ['S0'], since: {} }).catch((err: Error) => (failure = err));
@@ -278,8 +300,8 @@ describe('ingest: Catchup', () => {
     const s = new FakeStream();
     const ids = s.add(100, 2);
     // The index is never started: a request that waited for it would wait for the 10-minute deadline.
-    const c = new Catchup(published(ids[99]), s.redis,
-      { streams: ['s'], maxReplayTicks: 10_000, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 600_000 }, encode, silent);
+    const c = new Catchup(published(ids[99]), s.control,
+      { streams: ['s'], streamOf: () => 's', maxReplayTicks: 10_000, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 600_000 }, encode, silent);
     const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S1: ids[49] } }))();
     expect(answer.unavailable).to.deep.equal([]);
     expect(answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids))
@@ -301,8 +323,8 @@ describe('ingest: Catchup', () => {
     const s = new FakeStream();
     const ids = s.add(30, 3);
     const h = (k: number) => ids.filter((_, i) => i % 3 === k).map(tick);
-    const c = new Catchup(published(ids[29], { S0: h(0), S1: h(1), S2: h(2) }), s.redis,
-      { streams: ['s'], maxReplayTicks: 15, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 5000 }, encode, silent);
+    const c = new Catchup(published(ids[29], { S0: h(0), S1: h(1), S2: h(2) }), s.control,
+      { streams: ['s'], streamOf: () => 's', maxReplayTicks: 15, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 5000 }, encode, silent);
     const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: ids[0], S1: ids[1], S2: ids[2] } }))();
     expect(answer.frames.map((f) => (JSON.parse(f.frame as string) as { sym: string }).sym)).to.deep.equal(['S0']);
     expect(answer.unavailable).to.deep.equal(['S1', 'S2']);

@@ -11,7 +11,7 @@ import { Logger } from '../../log';
 import { compareStreamIds, Tick } from '../../wire/tick';
 import type { RawEntry } from '../fanout';
 import { parseEntry } from '../parse-entry';
-import type { Redis } from '../../redis';
+import type { ControlFor } from '../../redis/endpoints';
 import { ScanRate } from './scan-rate';
 import { CatchupCancelled, symOf } from './scan';
 
@@ -30,7 +30,7 @@ export class LatestIndex {
   private readonly waiting = new Set<() => void>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ControlFor,
     private readonly frontier: (stream: string) => string,
     private readonly rate: ScanRate,
     private readonly opts: LatestIndexOptions,
@@ -98,7 +98,7 @@ export class LatestIndex {
       await this.rate.take(count);
       let page: RawEntry[];
       try {
-        page = (await this.redis.sendCommand(['XREVRANGE', stream, cursor, '-', 'COUNT', String(count)])) as RawEntry[];
+        page = (await this.redis(stream).sendCommand(['XREVRANGE', stream, cursor, '-', 'COUNT', String(count)])) as RawEntry[];
       } catch (err) {
         this.log.warn({ stream, err: (err as Error).message }, 'latest-tick index: cannot read the stream; retrying');
         await sleep(RETRY_MS, undefined, { ref: false });

@@ -13,7 +13,7 @@
 import { compareStreamIds, Tick } from '../../wire/tick';
 import type { RawEntry } from '../fanout';
 import { parseEntry } from '../parse-entry';
-import type { Redis } from '../../redis';
+import type { ControlFor } from '../../redis/endpoints';
 import { ScanRate } from './scan-rate';
 import { removals, removedAfter } from './stream-info';
 
@@ -28,6 +28,8 @@ export interface Fetched {
 
 export interface ScanOptions {
   streams: string[];
+  /** The one stream holding a symbol's ticks, when the layout says (shards); undefined: every stream is read for it. */
+  streamOf(sym: string): string | undefined;
   /** Most entries read for one request, over all its symbols and streams. */
   requestEntries: number;
   /** Most ticks one request may replay: a read that finds more gives up (no replay could be sent anyway). */
@@ -99,6 +101,7 @@ class ScanJob {
       prev.incomplete ||= incomplete(sym);
     }
     if (--this.streamsLeft > 0) return;
+    // Ticks of one symbol from several streams (an unsharded layout) arrive stream by stream.
     if (this.opts.streams.length > 1) for (const f of this.results.values()) f.ticks.sort((a, b) => compareStreamIds(a.id, b.id));
     this.settle();
     this.resolve(this.results);
@@ -150,7 +153,7 @@ export class ScanScheduler {
   private readonly running = new Map<string, Pass | undefined>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: ControlFor,
     private readonly frontier: (stream: string) => string,
     private readonly rate: ScanRate,
     private readonly opts: ScanOptions,
@@ -162,12 +165,13 @@ export class ScanScheduler {
    */
   read(since: Record<string, string>, signal?: AbortSignal): Promise<Map<string, Fetched>> {
     if (Object.keys(since).length === 0) return Promise.resolve(new Map());
-    const job = new ScanJob(since, this.opts.streams.length, this.opts, signal);
-    let from = '';
-    for (const id of Object.values(since)) if (from === '' || compareStreamIds(id, from) < 0) from = id;
-    for (const stream of this.opts.streams) {
-      const w: Waiter = { job, from, since, ticks: new Map(), behind: new Map(Object.entries(since)) };
-      for (const sym of Object.keys(since)) w.ticks.set(sym, []);
+    const byStream = this.splitByStream(since);
+    const job = new ScanJob(since, byStream.size, this.opts, signal);
+    for (const [stream, part] of byStream) {
+      let from = '';
+      for (const id of Object.values(part)) if (from === '' || compareStreamIds(id, from) < 0) from = id;
+      const w: Waiter = { job, from, since: part, ticks: new Map(), behind: new Map(Object.entries(part)) };
+      for (const sym of Object.keys(part)) w.ticks.set(sym, []);
       const pass = this.running.get(stream);
       if (pass !== undefined && compareStreamIds(pass.read, from) <= 0) this.join(pass, w);
       else {
@@ -178,6 +182,20 @@ export class ScanScheduler {
       }
     }
     return job.done;
+  }
+
+  /** Each symbol goes to its own stream's pass (shards), or to every stream's when the layout does not say. */
+  private splitByStream(since: Record<string, string>): Map<string, Record<string, string>> {
+    const byStream = new Map<string, Record<string, string>>();
+    for (const [sym, id] of Object.entries(since)) {
+      const own = this.opts.streamOf(sym);
+      for (const stream of own === undefined ? this.opts.streams : [own]) {
+        const part = byStream.get(stream);
+        if (part === undefined) byStream.set(stream, { [sym]: id });
+        else part[sym] = id;
+      }
+    }
+    return byStream;
   }
 
   private join(pass: Pass, w: Waiter): void {
@@ -221,7 +239,7 @@ export class ScanScheduler {
       await this.rate.take(this.opts.pageSize);
       // Checked after the wait for the rate: a request may have been cancelled or given up meanwhile.
       if (pass.waiters.every((w) => w.job.settled)) return;
-      const page = (await this.redis.sendCommand(['XRANGE', stream, cursor, end, 'COUNT', String(this.opts.pageSize)])) as RawEntry[];
+      const page = (await this.redis(stream).sendCommand(['XRANGE', stream, cursor, end, 'COUNT', String(this.opts.pageSize)])) as RawEntry[];
       if (page.length === 0) break;
       this.distribute(pass, page);
       const last = page[page.length - 1][0];
@@ -232,7 +250,7 @@ export class ScanScheduler {
     }
     // Reading is over: a request arriving now waits for the next pass.
     this.running.set(stream, undefined);
-    const removed = await removals(this.redis, stream);
+    const removed = await removals(this.redis(stream), stream);
     for (const w of pass.waiters) w.job.add(w.ticks, end, (sym) => removedAfter(removed, w.since[sym]));
   }
 

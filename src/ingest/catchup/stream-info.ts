@@ -3,7 +3,7 @@
  * replaying across a hole.
  */
 import { compareStreamIds } from '../../wire/tick';
-import type { Redis } from '../../redis';
+import type { Redis } from '../../redis/connection';
 import { parseStreamInfo } from '../replies';
 
 export interface Removals {

@@ -7,7 +7,7 @@
  * partitioned) would hold a command forever: timedCommand gives each one a deadline.
  */
 import { createClient } from 'redis';
-import { Logger, onceEvery } from './log';
+import { Logger, onceEvery } from '../log';
 
 export type Redis = ReturnType<typeof createClient>;
 
