@@ -14,8 +14,13 @@ export { decodeFrame } from '../wire/frame';
 export { FrameDecodeError } from '../wire/errors';
 export type { DataFrame, FrameKind, Tick } from '../wire/tick';
 
-export function connect(url: string, options: ClientOptions & { WebSocket?: WebSocketConstructor } = {}): TickgateClient {
+/**
+ * Opens a connection (and keeps it open, reconnecting) to `urls`: one gateway URL, e.g.
+ * `wss://ticks.example.com/v1/stream` (a load balancer's), or an array of gateway URLs that reconnects go through in
+ * turn. Throws a TickgateError INVALID_URL for an empty list or an entry that is not ws:// or wss://.
+ */
+export function connect(urls: string | readonly string[], options: ClientOptions & { WebSocket?: WebSocketConstructor } = {}): TickgateClient {
   const impl = options.WebSocket ?? (globalThis.WebSocket as WebSocketConstructor | undefined);
   if (!impl) throw new TypeError('no WebSocket implementation: pass options.WebSocket');
-  return new TickgateClient(url, impl, options);
+  return new TickgateClient(urls, impl, options);
 }

@@ -2,6 +2,13 @@
  * The tickgate client: one WebSocket to /v1/stream, requests as text JSON, data frames in the negotiated format,
  * and automatic reconnection that restores the subscribed symbol set.
  *
+ * Failover (issue 15): the client holds a list of gateway URLs (or one, e.g. a load balancer's) and each reconnect
+ * goes to the next one in turn, so a client whose gateway died resumes on another. The stream ids it holds are valid
+ * on every instance, so the resubscription's `since` carries over unchanged. Delays follow reconnectDelay (the
+ * backoff steps per full round of URLs that all failed); a drain (CLOSES.DRAINING) of a connection that was serving
+ * skips the delay and is not counted as a failure: the instance is healthy but leaving, and the next one can serve the
+ * resume now.
+ *
  * Platform-neutral: the WebSocket class is injected (the `ws` package in Node, the native one in browsers; see
  * node.ts and browser.ts), so this module pulls in neither.
  *
@@ -20,7 +27,7 @@
  * resubscription carries `since` (the held ids), so the server replays what the client missed; symbols the server
  * can no longer replay are reported as `resumeUnavailable` and come back as a snapshot.
  */
-import { CLOSES, isTransientError, shouldReconnect } from '../protocol/codes';
+import { CLOSES, isTransientError, reconnectsAtOnce, shouldReconnect } from '../protocol/codes';
 import { decodeGapMessage, StreamLoss } from '../protocol/gap';
 import { decodeError, decodeMode, decodeSnapshot, ErrorReply, ModeChange, SnapshotFrame, StreamMode } from '../protocol/messages';
 import { encodeRequest, OutgoingRequest } from '../protocol/requests';
@@ -28,9 +35,10 @@ import { decodeFrame } from '../wire/frame';
 import { Compression } from '../wire/formats';
 import { DEFAULT_MAX_RAW_LENGTH } from '../wire/lz4-block';
 import { compareStreamIds, DataFrame } from '../wire/tick';
-import { BackoffOptions, backoffDelay, DEFAULT_BACKOFF } from './backoff';
+import { BackoffOptions, DEFAULT_BACKOFF, reconnectDelay } from './backoff';
 import { Emitter } from './emitter';
 import { TickgateError } from './errors';
+import { gatewayUrls } from './urls';
 
 /**
  * The subset of the WHATWG WebSocket API the client uses; browsers and the `ws` package both provide it. Handler
@@ -56,7 +64,7 @@ export interface ClientOptions {
   format?: 'json' | 'binary';
   /** Default 'none'. */
   compression?: Compression;
-  /** false disables reconnecting; an object tunes the backoff. */
+  /** false disables reconnecting (a drain included); an object tunes the backoff. */
   reconnect?: boolean | Partial<BackoffOptions>;
   /** Largest decompressed frame accepted, bytes. */
   maxFrameBytes?: number;
@@ -99,7 +107,12 @@ export interface ClientEvents {
   close: [code: number, reason: string];
   /** Undecodable frames, request errors nobody awaits (e.g. a failed resubscription), socket errors. */
   error: [error: Error];
-  reconnecting: [attempt: number, delayMs: number];
+  /**
+   * The connection closed and the client will open another, to `url` (the next gateway URL in turn; the same with
+   * one URL) after `delayMs`. `attempt` counts the connections that failed since the last one that restored the
+   * subscriptions, this one included; a drain of a serving connection is no failure: `attempt` and `delayMs` 0.
+   */
+  reconnecting: [attempt: number, delayMs: number, url: string];
 }
 
 interface Waiter {
@@ -124,7 +137,12 @@ interface PendingRequest {
 const OPEN = 1;
 
 export class TickgateClient extends Emitter<ClientEvents> {
-  private readonly url: string;
+  /** The gateway URLs as given, tried in turn from the first. */
+  private readonly urls: readonly string[];
+  /** The same with the format query each connection asks for. */
+  private readonly streamUrls: readonly string[];
+  /** The URL of the current connection, or of the next one while the client waits to reconnect. */
+  private urlIndex = 0;
   private readonly backoff: BackoffOptions | null;
   private readonly maxFrameBytes: number;
   private socket: WebSocketLike | null = null;
@@ -148,19 +166,37 @@ export class TickgateClient extends Emitter<ClientEvents> {
   private duplicates = 0;
   private nextId = 1;
   private attempt = 0;
+  /**
+   * Whether the current connection has restored the wanted set (or had none to restore): only a drain of such a
+   * connection reconnects at once, so a load balancer that keeps routing to a draining instance cannot cause a
+   * loop of immediate reconnects.
+   */
+  private restored = false;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
-  constructor(url: string, private readonly WebSocketImpl: WebSocketConstructor, options: ClientOptions = {}) {
+  /** `urls`: one gateway URL, or several tried in turn (see gatewayUrls); throws a TickgateError INVALID_URL. */
+  constructor(urls: string | readonly string[], private readonly WebSocketImpl: WebSocketConstructor, options: ClientOptions = {}) {
     super();
-    const u = new URL(url);
-    u.searchParams.set('format', options.format ?? 'json');
-    u.searchParams.set('compression', options.compression ?? 'none');
-    this.url = u.toString();
+    this.urls = gatewayUrls(urls);
+    this.streamUrls = this.urls.map((url) => {
+      const u = new URL(url);
+      u.searchParams.set('format', options.format ?? 'json');
+      u.searchParams.set('compression', options.compression ?? 'none');
+      return u.toString();
+    });
     // Spreading `true` (reconnect with the defaults) adds nothing.
     this.backoff = options.reconnect === false ? null : { ...DEFAULT_BACKOFF, ...(options.reconnect as Partial<BackoffOptions> | undefined) };
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_RAW_LENGTH;
     this.openSocket();
+  }
+
+  /**
+   * The gateway URL, as given to connect(), of the current connection: the one open or opening, or while the client
+   * waits to reconnect, the one it will try next.
+   */
+  get url(): string {
+    return this.urls[this.urlIndex];
   }
 
   /** The symbols the client keeps subscribed, across reconnects. */
@@ -278,8 +314,9 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 
   private openSocket(): void {
-    const socket = new this.WebSocketImpl(this.url);
+    const socket = new this.WebSocketImpl(this.streamUrls[this.urlIndex]);
     this.socket = socket;
+    this.restored = false;
     socket.binaryType = 'arraybuffer';
     // Handlers check identity: events of a socket we already gave up on must not touch the current one.
     socket.onopen = () => {
@@ -318,7 +355,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
       // The backoff restarts only once the wanted set is restored (see the error path in applyError).
       this.send({ op: 'subscribe', symbols, snapshot: fresh && snapshotFresh, since }, waiters, { restoring: true });
     } else {
-      this.attempt = 0;
+      this.markRestored();
       this.settle(waiters); // unsubscribed again before the connection opened
     }
     const pauseWaiters = this.pauseWaitingForOpen;
@@ -355,9 +392,15 @@ export class TickgateClient extends Emitter<ClientEvents> {
     const request = this.pending.get(msg.id as number);
     if (request) {
       this.pending.delete(msg.id as number);
-      if (request.restoring) this.attempt = 0;
+      if (request.restoring) this.markRestored();
       for (const w of request.waiters) w.resolve();
     }
+  }
+
+  /** The connection serves what the application wants: the next drop starts the backoff over. */
+  private markRestored(): void {
+    this.attempt = 0;
+    this.restored = true;
   }
 
   /** A request failed; RESUME_UNAVAILABLE only tells which symbols come back as a snapshot instead. */
@@ -475,10 +518,12 @@ export class TickgateClient extends Emitter<ClientEvents> {
     }
     this.pending.clear();
     if (reconnect) {
-      const delay = backoffDelay(this.attempt, this.backoff!);
-      this.attempt++;
+      const atOnce = this.restored && reconnectsAtOnce(code);
+      const delay = atOnce ? 0 : reconnectDelay(this.attempt, this.urls.length, this.backoff!);
+      if (!atOnce) this.attempt++;
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length;
       this.retryTimer = setTimeout(() => this.openSocket(), delay);
-      this.emit('reconnecting', this.attempt, delay);
+      this.emit('reconnecting', this.attempt, delay, this.url);
     } else {
       this.closed = true;
       this.rejectAll(new TickgateError('CLOSED', `connection closed for good (${code}${reason ? ': ' + reason : ''})`));

@@ -8,7 +8,9 @@ export type ClientErrorCode =
   /** close() was called, or the server closed the connection for good. */
   | 'CLOSED'
   /** A control message that is not valid JSON. */
-  | 'BAD_MESSAGE';
+  | 'BAD_MESSAGE'
+  /** connect() was given no gateway URL, or one that is not an absolute ws:// or wss:// URL. */
+  | 'INVALID_URL';
 
 export class TickgateError extends Error {
   constructor(readonly code: ClientErrorCode | string, message: string) {
