@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { connect, TickgateClient } from '../../src/client/node';
 import { symbolNames } from '../../src/producer/random-walk';
 import { keyOf, shardKeys } from '../../src/streams/shards';
 import { compareStreamIds } from '../../src/wire/tick';
@@ -7,6 +8,7 @@ import { killAll } from '../helpers/processes';
 import { ProducerProcess, startProducer } from '../helpers/producer';
 import { ClusterClient, PrivateCluster, privateCluster } from '../helpers/redis-cluster';
 import { TestClient } from '../helpers/ws-client';
+import { expectWholeAcrossFailover, FORMATS, RESUME_WITHIN_MS, symbolsOf, watch } from '../helpers/failover';
 
 const SHARDS = 8;
 const KEYS = shardKeys('ticks', SHARDS);
@@ -48,26 +50,54 @@ describe('fault: a Redis Cluster with sharded streams', function () {
       killAll();
     });
 
+    it('resumes 12 SDK clients of a SIGKILLed gateway on the other within 5 s: per symbol the cluster\'s entries, no gap, no duplicate', async () => {
+      const [a, b] = [await startGateway(cluster.seeds, clusterFlags('c')), await startGateway(cluster.seeds, clusterFlags('d'))];
+      gateways.push(a, b);
+      await Promise.all([a, b].map((g) => waitUntil('gateway ready', async () => (await readyStatus(g.http)) === 200)));
+      producer = startProducer(cluster.seeds, ['--redis-cluster', '--shards', String(SHARDS), '--symbols', String(SYMBOLS.length),
+        '--rate', '800', '--maxlen', '0']);
+      let killed = false;
+      const sdk: TickgateClient[] = [];
+      const watched = Array.from({ length: 12 }, (_, i) => {
+        sdk.push(connect([a.url, b.url], FORMATS[i % FORMATS.length]));
+        return watch(sdk[i], symbolsOf(i, SYMBOLS), () => killed);
+      });
+      try {
+        await Promise.all(watched.map((w) => w.client.subscribe(w.symbols)));
+        await waitUntil('ticks flowing to every client', () => watched.every((w) => w.symbols.every((s) => w.ids.get(s)!.length >= 5)), 15_000);
+        a.child.kill('SIGKILL');
+        killed = true;
+        await waitUntil('every client served by gateway B for each of its symbols', () =>
+          watched.every((w) => w.client.url === b.url && w.client.isOpen && w.afterKill.size === w.symbols.length), RESUME_WITHIN_MS);
+        await new Promise((r) => setTimeout(r, 500));
+        await producer.stop();
+        producer = undefined;
+        await expectWholeAcrossFailover(watched, (sym) => idsInCluster(cluster.client, sym));
+      } finally {
+        for (const c of sdk) c.close();
+      }
+    });
+
     it('spreads the shard streams over every master, and each client gets exactly its symbols\' ticks in order', async () => {
       const masters = new Set(await Promise.all(KEYS.map(async (k) => (await cluster.masterOf(k)).port)));
       expect(masters.size).to.equal(3);
-      for (const instance of ['a', 'b']) gateways.push(await startGateway(cluster.seeds, clusterFlags(instance)));
-      await Promise.all(gateways.map((g) => waitUntil('gateway ready', async () => (await readyStatus(g.http)) === 200)));
+      const pair = [await startGateway(cluster.seeds, clusterFlags('a')), await startGateway(cluster.seeds, clusterFlags('b'))];
+      gateways.push(...pair);
+      await Promise.all(pair.map((g) => waitUntil('gateway ready', async () => (await readyStatus(g.http)) === 200)));
       // Each gateway serves two clients, each on its own half of the symbols.
-      for (const g of gateways) {
+      for (const g of pair) {
         for (const half of [SYMBOLS.slice(0, 12), SYMBOLS.slice(12)]) {
           const c = await TestClient.connect(g.url);
           clients.push(c);
           expect((await c.request({ op: 'subscribe', symbols: half })).type).to.equal('ack');
         }
       }
+      const written = async () => (await Promise.all(KEYS.map((k) => cluster.client.xLen(k)))).reduce((a, b) => a + b, 0);
+      const before = await written();
       producer = startProducer(cluster.seeds, ['--redis-cluster', '--shards', String(SHARDS), '--symbols', String(SYMBOLS.length),
         '--rate', '2000', '--count', '4000', '--maxlen', '0']);
       const last = async (sym: string) => (await idsInCluster(cluster.client, sym)).at(-1);
-      await waitUntil('the producer wrote every tick', async () => {
-        const lengths = await Promise.all(KEYS.map((k) => cluster.client.xLen(k)));
-        return lengths.reduce((a, b) => a + b, 0) >= 4000;
-      }, 20_000);
+      await waitUntil('the producer wrote every tick', async () => (await written()) >= before + 4000, 20_000);
       const lastIds = new Map(await Promise.all(SYMBOLS.map(async (s) => [s, await last(s)] as const)));
       await waitUntil('every client received the last tick of each of its symbols', () => clients.every((c, i) =>
         (i % 2 === 0 ? SYMBOLS.slice(0, 12) : SYMBOLS.slice(12)).every((s) => c.ticks.get(s)?.at(-1)?.id === lastIds.get(s))), 15_000);
@@ -80,6 +110,60 @@ describe('fault: a Redis Cluster with sharded streams', function () {
       for (const c of clients) {
         for (const f of c.frames) for (let k = 1; k < f.ids.length; k++) expect(compareStreamIds(f.ids[k], f.ids[k - 1])).to.equal(1);
       }
+    });
+  });
+
+  describe('3 masters with a replica each: a master killed', () => {
+    let cluster: PrivateCluster;
+    let gateway: GatewayProcess;
+    let client: TestClient;
+    let producer: ProducerProcess | undefined;
+
+    before(async () => {
+      cluster = await privateCluster(3, 1);
+    });
+    after(async () => {
+      client?.ws.terminate();
+      await producer?.stop();
+      await gateway?.stop('SIGKILL');
+      await cluster.stop();
+      killAll();
+    });
+
+    it('loses nothing and sends nothing backwards while a replica takes over, and /readyz says so meanwhile', async () => {
+      gateway = await startGateway(cluster.seeds, clusterFlags('a'));
+      await waitUntil('gateway ready', async () => (await readyStatus(gateway.http)) === 200);
+      client = await TestClient.connect(gateway.url);
+      expect((await client.request({ op: 'subscribe', symbols: SYMBOLS })).type).to.equal('ack');
+      producer = startProducer(cluster.seeds, ['--redis-cluster', '--shards', String(SHARDS), '--symbols', String(SYMBOLS.length),
+        '--rate', '400', '--maxlen', '0']);
+      await waitUntil('ticks flowing', () => SYMBOLS.every((s) => (client.ticks.get(s)?.length ?? 0) >= 3), 15_000);
+
+      const victim = await cluster.masterOf(KEYS[0]);
+      victim.child.kill('SIGKILL');
+      const statuses: number[] = [];
+      const watching = (async () => {
+        const deadline = Date.now() + 20_000;
+        while (Date.now() < deadline && !(statuses.includes(503) && statuses.at(-1) === 200)) {
+          statuses.push(await readyStatus(gateway.http));
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      await cluster.settled(20_000);
+      await watching;
+      expect(statuses, '/readyz during the failover').to.include(503);
+      expect(statuses.at(-1), '/readyz once the replica took over').to.equal(200);
+      // The shard of the dead master takes writes again, and the gateway reads them.
+      const before = await cluster.client.xLen(KEYS[0]);
+      await waitUntil('the promoted shard grows', async () => (await cluster.client.xLen(KEYS[0])) > before + 10, 15_000);
+      await producer.stop();
+      producer = undefined;
+
+      const lastIds = new Map(await Promise.all(SYMBOLS.map(async (s) => [s, (await idsInCluster(cluster.client, s)).at(-1)] as const)));
+      await waitUntil('the client received the last tick of every symbol', () =>
+        SYMBOLS.every((s) => client.ticks.get(s)?.at(-1)?.id === lastIds.get(s)), 15_000);
+      expect(client.replies.filter((r) => r.type === 'gap'), 'gap announcements').to.deep.equal([]);
+      for (const sym of SYMBOLS) await expectWhole(cluster.client, client.ticks.get(sym)!.map((t) => t.id), sym);
     });
   });
 });

@@ -17,11 +17,14 @@ export interface PrivateCluster {
   nodes: PrivateRedis[];
   /** Every node's URL, comma-separated: what --redis takes with --redis-cluster. */
   seeds: string;
-  /** A cluster client for the test's own reads (XRANGE) and writes; closed by stop(). */
-  client: ClusterClient;
+  /**
+   * A cluster client for the test's own reads (XRANGE) and writes; closed by stop(). Replaced by settled(): node-redis
+   * v4 does not rediscover a slot whose master died (see src/redis/cluster.ts), so read it after each settled().
+   */
+  readonly client: ClusterClient;
   /** The node serving `key`'s slot as master right now. */
   masterOf(key: string): Promise<PrivateRedis>;
-  /** Resolves once every node that is up agrees the cluster is ok and every slot has a master that is up. */
+  /** Resolves once every node that is up agrees the cluster is ok, every slot has a master that is up, and every replica has synced. */
   settled(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -37,44 +40,50 @@ export async function privateCluster(masters = 3, replicas = 0): Promise<Private
   }
   const nodes = await Promise.all(ports.map((p) => privateRedis(p, { clusterNodeTimeoutMs: CLUSTER_NODE_TIMEOUT_MS })));
   await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
-  const client = createCluster({ rootNodes: nodes.map((n) => ({ url: n.url })), defaults: { socket: { reconnectStrategy: false } } });
-  client.on('error', () => undefined);
+  let client: ClusterClient | undefined;
   const up = () => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
   const cli = (n: PrivateRedis, ...args: string[]) => run('redis-cli', ['-p', String(n.port), ...args]).then((r) => r.stdout);
+  /** [from, to, master port] of every slot range, as node `n` sees it. */
+  const slotMasters = async (n: PrivateRedis) =>
+    (JSON.parse(await cli(n, '--json', 'CLUSTER', 'SLOTS')) as [number, number, [string, number]][]).map(([from, to, m]) => [from, to, m[1]] as const);
   const settled = async (timeoutMs = 15_000) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const checks = await Promise.all(up().map(async (n) => {
         const info = await cli(n, 'CLUSTER', 'INFO').catch(() => '');
-        const slots = await cli(n, 'CLUSTER', 'SLOTS').catch(() => '');
-        // A master that is down still appears in CLUSTER SLOTS until a replica took over: its port must not.
-        const dead = nodes.filter((d) => !up().includes(d)).some((d) => new RegExp(`^${d.port}$`, 'm').test(slots));
-        return info.includes('cluster_state:ok') && /cluster_slots_ok:16384/.test(info) && !dead;
+        // A master that is down still serves its slots in CLUSTER SLOTS until a replica took over.
+        const live = new Set(up().map((u) => u.port));
+        const masters = (await slotMasters(n).catch(() => [])).map(([, , port]) => port);
+        // A replica can take over only once it has synced with its master.
+        const replication = await cli(n, 'INFO', 'replication').catch(() => '');
+        const synced = !replication.includes('role:slave') || replication.includes('master_link_status:up');
+        return info.includes('cluster_state:ok') && /cluster_slots_ok:16384/.test(info) && masters.length > 0 && masters.every((p) => live.has(p)) && synced;
       }));
-      if (checks.every(Boolean)) return;
+      if (checks.every(Boolean)) break;
       if (Date.now() > deadline) throw new Error('the cluster did not settle');
       await new Promise((r) => setTimeout(r, 100));
     }
+    await client?.disconnect().catch(() => undefined);
+    client = createCluster({ rootNodes: up().map((n) => ({ url: n.url })), defaults: { socket: { reconnectStrategy: false } } });
+    client.on('error', () => undefined);
+    await client.connect();
   };
   await settled();
-  await client.connect();
   const masterOf = async (key: string) => {
-    const reply = await cli(up()[0], 'CLUSTER', 'KEYSLOT', key);
-    const slot = Number(reply.trim());
-    const slots = await cli(up()[0], '--json', 'CLUSTER', 'SLOTS').catch(() => '');
-    for (const [from, to, master] of JSON.parse(slots) as [number, number, [string, number]][]) {
-      if (slot >= from && slot <= to) return nodes.find((n) => n.port === master[1])!;
-    }
+    const slot = Number((await cli(up()[0], 'CLUSTER', 'KEYSLOT', key)).trim());
+    for (const [from, to, port] of await slotMasters(up()[0])) if (slot >= from && slot <= to) return nodes.find((n) => n.port === port)!;
     throw new Error(`no master for ${key}`);
   };
   return {
     nodes,
     seeds: nodes.map((n) => n.url).join(','),
-    client,
+    get client() {
+      return client!;
+    },
     masterOf,
     settled,
     stop: async () => {
-      await client.disconnect().catch(() => undefined);
+      await client?.disconnect().catch(() => undefined);
       await Promise.all(nodes.map((n) => n.stop()));
     },
   };
