@@ -1,106 +1,40 @@
-/**
- * A private Redis Cluster per test file: `masters` redis-server processes in cluster mode (each with `replicas`
- * replicas), joined by `redis-cli --cluster create`, the slots split evenly. Every process is tracked and stopped.
- */
-import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
-import { promisify } from 'node:util';
+/** A private Redis Cluster per test file (src/demo/private-cluster.ts), its processes tracked, with a client for the test's own reads. */
 import { createCluster } from 'redis';
-import { PrivateRedis } from '../../src/demo/private-redis';
-import { privateRedis } from './redis';
-
-const run = promisify(execFile);
+import { PrivateCluster as Cluster, startPrivateCluster } from '../../src/demo/private-cluster';
+import { track } from './processes';
 
 export type ClusterClient = ReturnType<typeof createCluster>;
 
-export interface PrivateCluster {
-  nodes: PrivateRedis[];
-  /** Every node's URL, comma-separated: what --redis takes with --redis-cluster. */
-  seeds: string;
+export interface PrivateCluster extends Cluster {
   /**
    * A cluster client for the test's own reads (XRANGE) and writes; closed by stop(). Replaced by settled(): node-redis
    * v4 does not rediscover a slot whose master died (see src/redis/cluster.ts), so read it after each settled().
    */
   readonly client: ClusterClient;
-  /** The node serving `key`'s slot as master right now. */
-  masterOf(key: string): Promise<PrivateRedis>;
-  /** Resolves once every node that is up agrees the cluster is ok, every slot has a master that is up, and every replica has synced. */
-  settled(timeoutMs?: number): Promise<void>;
-  stop(): Promise<void>;
 }
 
-/** Node timeout of the test clusters: a killed master is replaced after about two of these. */
-export const CLUSTER_NODE_TIMEOUT_MS = 1000;
-
 export async function privateCluster(masters = 3, replicas = 0): Promise<PrivateCluster> {
-  const ports: number[] = [];
-  while (ports.length < masters * (1 + replicas)) {
-    const p = await clusterPort();
-    if (!ports.includes(p)) ports.push(p);
-  }
-  const nodes = await Promise.all(ports.map((p) => privateRedis(p, { clusterNodeTimeoutMs: CLUSTER_NODE_TIMEOUT_MS })));
-  await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes']);
+  const cluster = await startPrivateCluster(masters, replicas);
+  for (const n of cluster.nodes) track(n.child);
   let client: ClusterClient | undefined;
-  const up = () => nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
-  const cli = (n: PrivateRedis, ...args: string[]) => run('redis-cli', ['-p', String(n.port), ...args]).then((r) => r.stdout);
-  /** [from, to, master port] of every slot range, as node `n` sees it. */
-  const slotMasters = async (n: PrivateRedis) =>
-    (JSON.parse(await cli(n, '--json', 'CLUSTER', 'SLOTS')) as [number, number, [string, number]][]).map(([from, to, m]) => [from, to, m[1]] as const);
-  const settled = async (timeoutMs = 15_000) => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const checks = await Promise.all(up().map(async (n) => {
-        const info = await cli(n, 'CLUSTER', 'INFO').catch(() => '');
-        // A master that is down still serves its slots in CLUSTER SLOTS until a replica took over.
-        const live = new Set(up().map((u) => u.port));
-        const masters = (await slotMasters(n).catch(() => [])).map(([, , port]) => port);
-        // A replica can take over only once it has synced with its master.
-        const replication = await cli(n, 'INFO', 'replication').catch(() => '');
-        const synced = !replication.includes('role:slave') || replication.includes('master_link_status:up');
-        return info.includes('cluster_state:ok') && /cluster_slots_ok:16384/.test(info) && masters.length > 0 && masters.every((p) => live.has(p)) && synced;
-      }));
-      if (checks.every(Boolean)) break;
-      if (Date.now() > deadline) throw new Error('the cluster did not settle');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  const up = () => cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
+  const settled = async (timeoutMs?: number) => {
+    await cluster.settled(timeoutMs);
     await client?.disconnect().catch(() => undefined);
     client = createCluster({ rootNodes: up().map((n) => ({ url: n.url })), defaults: { socket: { reconnectStrategy: false } } });
     client.on('error', () => undefined);
     await client.connect();
   };
   await settled();
-  const masterOf = async (key: string) => {
-    const slot = Number((await cli(up()[0], 'CLUSTER', 'KEYSLOT', key)).trim());
-    for (const [from, to, port] of await slotMasters(up()[0])) if (slot >= from && slot <= to) return nodes.find((n) => n.port === port)!;
-    throw new Error(`no master for ${key}`);
-  };
   return {
-    nodes,
-    seeds: nodes.map((n) => n.url).join(','),
+    ...cluster,
+    settled,
     get client() {
       return client!;
     },
-    masterOf,
-    settled,
     stop: async () => {
       await client?.disconnect().catch(() => undefined);
-      await Promise.all(nodes.map((n) => n.stop()));
+      await cluster.stop();
     },
   };
-}
-
-/** A free port whose cluster bus port (+10000) is free too. */
-async function clusterPort(): Promise<number> {
-  for (;;) {
-    const p = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await isFree(p)) && (await isFree(p + 10_000))) return p;
-  }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
 }
