@@ -55,7 +55,7 @@ const gatewayOptions = {
   topicCapacity: int(65_536, 16, 1 << 24, 'topics (symbol × format) with subscribers that each worker can track'),
   sessionCapacity: int(131_072, 16, 1 << 24, 'connections each worker can hold; beyond it new ones are closed with 4006'),
   host: str('0.0.0.0', 'listen address'),
-  instance: str(hostname(), 'instance id: names the consumer group and consumer'),
+  instance: str(hostname(), 'instance id: names the consumer group and consumer, and is the instance label of every metric'),
   group: str('', 'consumer group (default tickgate:<instance>); one per gateway instance, never shared'),
   consumer: str('', 'consumer name (default: the instance id); stable so a restart re-reads its own pending entries'),
   readCount: int(512, 1, 100_000, 'XREADGROUP COUNT: entries per read'),

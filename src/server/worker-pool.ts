@@ -130,12 +130,12 @@ export class WorkerPool implements FramePublisher {
     for (const w of this.workers) w?.postMessage(message);
   }
 
-  /** The whole process's metrics: the main thread's and every worker's, aggregated. */
+  /** The whole process's metrics: the main thread's and every worker's, aggregated, labelled with the instance. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     this.metrics.refreshRegistryStats();
     const own = await this.metrics.registry.getMetricsAsJSON();
     const workers = (await this.collected.ask((id) => this.postToAll({ type: 'collect', id }))) ?? [];
-    return aggregateMetrics([own, ...workers]);
+    return aggregateMetrics([own, ...workers], { instance: this.cfg.instance });
   }
 
   /** Posts `message` to every live worker; returns their ids. */

@@ -5,7 +5,7 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { freePort } from '../../src/net';
-import { CLI, GatewayProcess, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
+import { CLI, GatewayProcess, metricValue, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
 import { killAll, track } from '../helpers/processes';
 import { privateRedis } from '../helpers/redis';
 import { TestClient } from '../helpers/ws-client';
@@ -73,13 +73,29 @@ M._resolveFilename = function (req, ...rest) { if (req === 'uWebSockets.js') thr
     expect(await missing.json()).to.deep.equal({ error: 'NOT_FOUND' });
   });
 
+  it('labels every /metrics series with its --instance, the worker threads\' own series included', async () => {
+    const g = await startGateway(redis.url, ['--workers', '2', '--instance', 'eu-west-7']);
+    gateways.push(g);
+    const clients = await Promise.all(Array.from({ length: 4 }, () => TestClient.connect(g.url)));
+    try {
+      await waitUntil('every connection counted', async () => (await metricValue(g.http, 'tickgate_connections_opened_total')) === 4);
+      const samples = (await (await fetch(`${g.http}/metrics`)).text()).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+      expect(samples.length).to.be.greaterThan(50);
+      expect(samples.filter((l) => !/[{,]instance="eu-west-7"[,}]/.test(l)), 'series without the instance label').to.deep.equal([]);
+      // Counted by the worker threads that accepted them, summed into one series of this instance.
+      expect(samples).to.include('tickgate_connections_opened_total{instance="eu-west-7"} 4');
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
+
   it('with --metrics-port serves /metrics there and not on the listen port', async () => {
     const metricsPort = await freePort();
     const g = await startGateway(redis.url, ['--metrics-port', String(metricsPort)]);
     gateways.push(g);
     const admin = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(admin.status).to.equal(200);
-    expect(await admin.text()).to.match(/^tickgate_connections_opened_total 0$/m);
+    expect(await admin.text()).to.match(/^tickgate_connections_opened_total\{instance="test"\} 0$/m);
     expect((await fetch(`${g.http}/metrics`)).status).to.equal(404);
   });
 
