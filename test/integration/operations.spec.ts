@@ -100,7 +100,7 @@ M._resolveFilename = function (req, ...rest) { if (req === 'uWebSockets.js') thr
   });
 
   it('when graceful shutdown cannot finish (Redis frozen), exits 1 at --shutdown-timeout-ms, says so, and closes clients with 1001', async () => {
-    const g = await startGateway(redis.url, ['--shutdown-timeout-ms', '800', '--read-block-ms', '60000']);
+    const g = await startGateway(redis.url, ['--shutdown-timeout-ms', '800', '--drain-timeout-ms', '200', '--read-block-ms', '60000']);
     gateways.push(g);
     await waitUntil('ready', async () => (await readyStatus(g.http)) === 200);
     const client = await TestClient.connect(g.url);
