@@ -61,7 +61,7 @@ const gatewayOptions = {
   topicCapacity: int(65_536, 16, 1 << 24, 'topics (symbol × format) with subscribers that each worker can track'),
   sessionCapacity: int(131_072, 16, 1 << 24, 'connections each worker can hold; beyond it new ones are closed with 4006'),
   host: str('0.0.0.0', 'listen address'),
-  instance: str(hostname(), 'instance id: names the consumer group and consumer'),
+  instance: str(hostname(), 'instance id: names the consumer group and consumer, and is the instance label of every metric'),
   group: str('', 'consumer group (default tickgate:<instance>); one per gateway instance, never shared'),
   consumer: str('', 'consumer name (default: the instance id); stable so a restart re-reads its own pending entries'),
   readCount: int(512, 1, 100_000, 'XREADGROUP COUNT: entries per read'),
@@ -95,7 +95,10 @@ const gatewayOptions = {
   backpressureSoftLimit: int(64 * 1024, 0, 1 << 30, 'bytes buffered for one client above which it counts as backpressured (metric)'),
   metricsPort: int(0, 0, 65535, 'serve /metrics on this separate port instead of the main one (0: on the main port)'),
   lagSampleMs: int(5000, 100, 3_600_000, 'how often to sample consumer-group lag and pending count (XINFO GROUPS)'),
-  shutdownTimeoutMs: int(5000, 100, 60_000, 'hard deadline for graceful shutdown'),
+  // The drain is the first step of a graceful stop: what follows (the reader's last read, its acks, closing Redis) takes
+  // up to about --read-block-ms more, so the default deadline leaves that much and more after the default drain.
+  drainTimeoutMs: int(5000, 0, 60_000, 'on SIGTERM/SIGINT, longest wait for clients to leave: /readyz turns 503, accept stops, each client is closed with 4007 once its send buffer is empty, and those left are closed at the end of it'),
+  shutdownTimeoutMs: int(10_000, 100, 60_000, 'hard deadline for graceful shutdown (drain included; must be above --drain-timeout-ms); past it the process exits with status 1'),
   historyPerSymbol: int(1024, 1, 1_000_000, 'recent ticks kept in memory per symbol for snapshots and resumes'),
   maxReplayTicks: int(20_000, 1, 10_000_000, 'most ticks one resume request replays over all its symbols; symbols beyond it get RESUME_UNAVAILABLE and a snapshot'),
   resumeScanLimit: int(200_000, 1000, 100_000_000, 'most stream entries read from Redis for one resume request (all its symbols), and how far back each stream is read for the latest-tick index'),
@@ -239,6 +242,12 @@ function completed<C extends GatewayConfig>(c: C): C {
   if (c.maxBackpressure <= c.conflateAboveBytes) {
     throw new ConfigError(`--max-backpressure (${c.maxBackpressure}) must be above --conflate-above-bytes (${c.conflateAboveBytes}), ` +
       'or slow clients are closed before the slow-consumer ladder can act');
+  }
+  // The drain is only the first step of the graceful stop that the deadline bounds: a deadline at or below it would
+  // force every drain that waits for a slow client to its end into the exit with status 1.
+  if (c.shutdownTimeoutMs <= c.drainTimeoutMs) {
+    throw new ConfigError(`--shutdown-timeout-ms (${c.shutdownTimeoutMs}) must be above --drain-timeout-ms (${c.drainTimeoutMs}), ` +
+      'or the hard deadline cuts a drain short and the exit is forced (status 1)');
   }
   return { ...c, group: c.group || `tickgate:${c.instance}`, consumer: c.consumer || c.instance };
 }

@@ -1,8 +1,9 @@
 /**
  * The gateway process. The main thread owns ingest: one consumer-group reader and the fan-out that encodes each
  * batch once per format; N worker threads each run a uWS App on the same port and publish the frames to their
- * clients. This module wires them and owns the shutdown order: stop reading → publish and ack what was read →
- * close every worker (listen socket, clients with 1001) → close Redis.
+ * clients. This module wires them and owns the shutdown order: drain (/readyz 503, stop accepting, clients closed
+ * with 4007 as they drain, while ingest still runs) → stop reading, publish and ack what was read → close every
+ * worker (those still there after --drain-timeout-ms are closed with 4007 too) → close Redis.
  */
 import { ConfigError, GatewayConfig, redisUrls, serverThreads, streamKeys } from './config';
 import { createLogger, Logger } from './log';
@@ -78,16 +79,19 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   readers.start();
   catchup.start();
   const stopLagSampler = startLagSampler(control, streams, cfg.group, cfg.lagSampleMs, cfg.redisCommandTimeoutMs, metrics, log);
-  log.info({ port, host: cfg.host, workers: cfg.workers, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
+  log.info({ port, host: cfg.host, workers: cfg.workers, instance: cfg.instance, url: `ws://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}/v1/stream`,
     metricsPort: cfg.metricsPort || port, streams, redisCluster: cfg.redisCluster, group: cfg.group, consumer: cfg.consumer }, 'serving');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     log.info('shutting down');
+    // Clients first, while the reader still runs: a client still connected misses nothing, and 4007 sends it to
+    // another instance to resume at once.
+    await pool.drain();
     stopLagSampler();
     catchup.stop();
     await readers.stop();
-    await pool.close(CLOSES.GOING_AWAY.code, CLOSES.GOING_AWAY.reason());
+    await pool.close(CLOSES.DRAINING.code, CLOSES.DRAINING.reason());
     await stopMetricsServer?.();
     await Promise.allSettled(endpoints.map((e) => e.close()));
     log.info('stopped');

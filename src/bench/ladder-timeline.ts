@@ -40,13 +40,13 @@ export async function connectionsByWorker(http: string): Promise<number[]> {
 
 function workerCounts(text: string): number[] {
   const out: number[] = [];
-  for (const m of text.matchAll(/^tickgate_connections_open\{worker="(\d+)"\} (\S+)$/gm)) out[Number(m[1])] = Number(m[2]);
+  for (const m of text.matchAll(/^tickgate_connections_open\{worker="(\d+)"[,}].* (\S+)$/gm)) out[Number(m[1])] = Number(m[2]);
   return out;
 }
 
 async function sample(http: string, atMs: number): Promise<Sample> {
   const text = await scrapeMetrics(http);
-  const modes = Object.fromEntries(MODES.map((m) => [m, metricSum(text, `tickgate_mode_changes_total{mode="${m}"}`)])) as Record<LadderMode, number>;
+  const modes = Object.fromEntries(MODES.map((m) => [m, metricSum(text, 'tickgate_mode_changes_total', { mode: m })])) as Record<LadderMode, number>;
   return {
     atMs, modes, slowDisconnects: metricSum(text, 'tickgate_slow_consumer_disconnects_total'),
     backpressured: metricSum(text, 'tickgate_backpressured_sockets'), openByWorker: workerCounts(text),

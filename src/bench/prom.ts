@@ -3,10 +3,12 @@ export async function scrapeMetrics(http: string): Promise<string> {
   return (await fetch(`${http}/metrics`)).text();
 }
 
-export function metricSum(text: string, name: string): number {
+/** The sum over the label sets of `name` that carry every label of `labels` (every series also has `instance`). */
+export function metricSum(text: string, name: string, labels: Record<string, string> = {}): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(name + ' ') || line.startsWith(name + '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!line.startsWith(name + ' ') && !line.startsWith(name + '{')) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }

@@ -76,8 +76,9 @@ class Requester {
 
 async function metric(http: string, name: string): Promise<number | undefined> {
   const text = await (await fetch(`${http}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? undefined : Number(line.slice(name.length + 1));
+  // Unlabelled but for the gateway's `instance`.
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {

@@ -4,7 +4,8 @@
  *
  * Each thread has its own prom-client registry; the main thread serves the whole process by aggregating the
  * workers' counters with its own (summed), and computes the registry gauges once from the shared registry, so a
- * connection is counted exactly once whichever worker holds it.
+ * connection is counted exactly once whichever worker holds it. Every series it serves carries the gateway's
+ * `instance` label (--instance), added there, once.
  *
  * Counters move once per batch or per event, never per tick inside a loop.
  */
@@ -171,9 +172,13 @@ export async function countOpenFds(): Promise<number> {
   return (await readdir('/proc/self/fd')).length - 1;
 }
 
-/** The process's metrics text from each thread's `getMetricsAsJSON()`: counters and gauges summed. */
-export async function aggregateMetrics(perThread: object[][]): Promise<{ contentType: string; body: string }> {
+/**
+ * The process's metrics text from each thread's `getMetricsAsJSON()`: counters and gauges summed, and `labels` (the
+ * gateway's `instance`) on every series, so several gateways' series stay apart in one Prometheus and one dashboard.
+ */
+export async function aggregateMetrics(perThread: object[][], labels: Record<string, string>): Promise<{ contentType: string; body: string }> {
   const merged = AggregatorRegistry.aggregate(perThread);
+  merged.setDefaultLabels(labels);
   return { contentType: merged.contentType, body: await merged.metrics() };
 }
 

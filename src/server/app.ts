@@ -75,6 +75,8 @@ export class GatewayServer {
   private readonly dropping = new Set<Socket>();
   private nextSessionId = 1;
   private readonly sweeper: NodeJS.Timeout;
+  /** Set while draining (see drain): resolves the drain once the last client has gone. */
+  private drained: (() => void) | undefined;
 
   constructor(private readonly opts: ServerOptions, private readonly deps: SessionDeps, private readonly hooks: ServerHooks) {
     const uws = loadUws();
@@ -90,6 +92,9 @@ export class GatewayServer {
       open: (ws) => {
         this.sockets.add(ws);
         sessions.open(ws);
+        // An upgrade that got past the closed listen socket (its token was being verified, or it came on a kept-alive
+        // HTTP connection) goes elsewhere like the others.
+        if (this.drained && this.sockets.has(ws)) endWith(ws, deps.metrics, 'DRAINING');
       },
       message: (ws, msg, isBinary) => sessions.message(ws, msg, isBinary),
       dropped: (ws) => this.closeDropped(ws),
@@ -97,6 +102,7 @@ export class GatewayServer {
         this.sockets.delete(ws);
         opts.ipCounts.decrement(ws.getUserData().session.ip);
         sessions.close(ws, code);
+        if (this.sockets.size === 0) this.drained?.();
       },
     });
     this.sweeper = setInterval(() => this.sweep(), opts.sweepMs);
@@ -165,6 +171,22 @@ export class GatewayServer {
   }
 
   /**
+   * Graceful drain: stops accepting (with SO_REUSEPORT, another process on the port takes the new connections) and
+   * closes each client with 4007, "go to another instance now and resume", as soon as nothing waits in its send
+   * buffer: at once for a client that keeps up; one still receiving queued frames keeps its subscriptions until it
+   * has them all, so it leaves with everything published to it. Resolves once no client is left; close() ends the
+   * drain, and whoever is still there.
+   */
+  drain(): Promise<void> {
+    this.pauseAccept();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+      this.sweep();
+      if (this.sockets.size === 0) resolve();
+    });
+  }
+
+  /**
    * Stops accepting, closes every client with `code`, then closes whatever is left (HTTP keep-alive sockets
    * included). A thread must not exit while uWS still holds a socket: Node aborts the whole process then.
    */
@@ -203,7 +225,10 @@ export class GatewayServer {
     });
   }
 
-  /** Per-connection checks that need time to pass: the slow-consumer ladder, max lifetime, token expiry. */
+  /**
+   * Per-connection checks that need time to pass: the slow-consumer ladder, max lifetime, token expiry; while
+   * draining, whether a client's send buffer is empty (the ladder rests then: a degraded client only drains).
+   */
   private sweep(): void {
     const now = Date.now();
     const maxAge = this.opts.maxLifetimeS * 1000;
@@ -211,6 +236,8 @@ export class GatewayServer {
       const s = ws.getUserData().session;
       if (s.entitlements?.expiresAt !== undefined && s.entitlements.expiresAt <= now) {
         endWith(ws, this.deps.metrics, 'TOKEN_EXPIRED');
+      } else if (this.drained) {
+        if (ws.getBufferedAmount() === 0) endWith(ws, this.deps.metrics, 'DRAINING');
       } else if (maxAge > 0 && now - s.connectedAt >= maxAge) {
         endWith(ws, this.deps.metrics, 'MAX_LIFETIME');
       } else {

@@ -18,7 +18,7 @@ import type { CatchupAnswer } from '../contracts/catchup';
 import { DescriptorGuard } from './descriptors';
 import { PendingReplies } from './pending-replies';
 import {
-  FramesMessage, MainToWorker, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
+  FramesMessage, MainToWorker, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_DRAINING, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
 
 /** How a server thread and ingest reach each other: a worker's parentPort, or direct calls on the main thread. */
@@ -101,9 +101,10 @@ export function runServerThread(data: WorkerData, channel: ThreadChannel): Serve
         const workers = Atomics.load(status, STATUS_CONFIGURED);
         return { status: alive === workers ? 'ok' : 'degraded', workersAlive: alive, workers };
       },
-      isReady: () => (Atomics.load(status, STATUS_READY) === 1
-        ? { ready: true }
-        : { ready: false, reason: 'stream reader is not connected to Redis' }),
+      isReady: () => {
+        if (Atomics.load(status, STATUS_DRAINING) === 1) return { ready: false, reason: 'draining: shutting down, send new connections elsewhere' };
+        return Atomics.load(status, STATUS_READY) === 1 ? { ready: true } : { ready: false, reason: 'stream reader is not connected to Redis' };
+      },
       metricsText: () => askMain(scrapes, (id) => send({ type: 'scrape', id })),
       admitUpgrade: () => descriptors?.admitUpgrade() ?? true,
     },
@@ -135,6 +136,11 @@ export function runServerThread(data: WorkerData, channel: ThreadChannel): Serve
         return server.broadcast(m.text);
       case 'caughtup':
         return catchups.answer(m.id, MAIN_THREAD, m.answer);
+      case 'drain':
+        // The guard would listen again once descriptors are back.
+        descriptors?.stop();
+        void server.drain().then(() => send({ type: 'drained', id: m.id }));
+        return;
       case 'close':
         descriptors?.stop();
         void server.close(m.code, m.reason).then(() => channel.exit(0));

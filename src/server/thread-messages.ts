@@ -13,7 +13,7 @@ export interface WorkerData {
   /** The same fixed port for every worker. */
   port: number;
   registry: SharedRegistryBuffers;
-  /** Int32Array [readerReady, workersAlive, workersConfigured], written by the main thread. */
+  /** Int32Array [readerReady, workersAlive, workersConfigured, draining], written by the main thread. */
   status: SharedArrayBuffer;
   /** Connections per client IP, one SharedCounterMap written by every worker. */
   ipCounts: SharedArrayBuffer;
@@ -22,6 +22,9 @@ export interface WorkerData {
 export const STATUS_READY = 0;
 export const STATUS_ALIVE = 1;
 export const STATUS_CONFIGURED = 2;
+/** 1 from the start of a graceful stop: /readyz answers 503 whatever the reader's state. */
+export const STATUS_DRAINING = 3;
+export const STATUS_FIELDS = 4;
 
 /**
  * One read's frames for every worker. The bytes of all frames sit back to back in one SharedArrayBuffer that all
@@ -47,13 +50,20 @@ export type MainToWorker =
   | { type: 'caughtup'; id: number; answer: CatchupAnswer }
   /** A text message for every client of the server (src/protocol/gap.ts): rare, sent socket by socket. */
   | { type: 'broadcast'; text: string }
-  /** Close the listen socket and every client with `code`, then exit. */
+  /**
+   * Graceful drain: close the listen socket, close each client with 4007 once its send buffer is empty (the rest keep
+   * their subscriptions meanwhile), and answer `drained` when no client is left. A `close` ends it.
+   */
+  | { type: 'drain'; id: number }
+  /** Close the listen socket and every client (those still there, after a drain) with `code`, then exit. */
   | { type: 'close'; code: number; reason: string };
 
 export type WorkerToMain =
   | { type: 'listening'; port: number }
   | { type: 'published'; seq: number }
   | { type: 'collected'; id: number; metrics: MetricsJson }
+  /** Drain `id` is done: the thread holds no client any longer. */
+  | { type: 'drained'; id: number }
   /** A worker's /metrics request: the main thread answers with the whole process's metrics. */
   | { type: 'scrape'; id: number }
   /** A snapshot or resume for one subscribe; the answer comes back in order with the frames (see catchup.ts). */

@@ -22,7 +22,7 @@ import { PendingReplies } from './pending-replies';
 import { LocalThread } from './local-thread';
 import { CLOSES } from '../protocol/codes';
 import {
-  MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_READY, WorkerData, WorkerToMain,
+  MainToWorker, MetricsJson, STATUS_ALIVE, STATUS_CONFIGURED, STATUS_DRAINING, STATUS_FIELDS, STATUS_READY, WorkerData, WorkerToMain,
 } from './thread-messages';
 
 type ServerThreadHandle = Worker | LocalThread;
@@ -31,10 +31,11 @@ export class WorkerPool implements FramePublisher {
   private readonly workers: (ServerThreadHandle | undefined)[];
   /** `--workers 0`: the main thread serves clients; workers[0] is a LocalThread while it runs. */
   private readonly inThread: boolean;
-  private readonly status = new Int32Array(new SharedArrayBuffer(12));
+  private readonly status = new Int32Array(new SharedArrayBuffer(STATUS_FIELDS * Int32Array.BYTES_PER_ELEMENT));
   /** Reads handed to the workers, by seq: the reader acks a read once every live worker has published it. */
   private readonly published = new PendingReplies<void>();
   private readonly collected = new PendingReplies<MetricsJson>();
+  private readonly drains = new PendingReplies<void>();
   private port = 0;
   private closing = false;
   // The frames of the read being published; flush() hands them over as one message.
@@ -130,12 +131,12 @@ export class WorkerPool implements FramePublisher {
     for (const w of this.workers) w?.postMessage(message);
   }
 
-  /** The whole process's metrics: the main thread's and every worker's, aggregated. */
+  /** The whole process's metrics: the main thread's and every worker's, aggregated, labelled with the instance. */
   async scrape(): Promise<{ contentType: string; body: string }> {
     this.metrics.refreshRegistryStats();
     const own = await this.metrics.registry.getMetricsAsJSON();
     const workers = (await this.collected.ask((id) => this.postToAll({ type: 'collect', id }))) ?? [];
-    return aggregateMetrics([own, ...workers]);
+    return aggregateMetrics([own, ...workers], { instance: this.cfg.instance });
   }
 
   /** Posts `message` to every live worker; returns their ids. */
@@ -152,6 +153,28 @@ export class WorkerPool implements FramePublisher {
   /** Restarts worker `id` (SIGUSR2): its clients are closed with 1012 and reconnect to the others or to it. */
   recycle(id: number): void {
     this.workers[id]?.postMessage({ type: 'close', code: CLOSES.SERVICE_RESTART.code, reason: CLOSES.SERVICE_RESTART.reason() } satisfies MainToWorker);
+  }
+
+  /**
+   * The first step of a graceful stop: /readyz answers 503 at once, every server thread stops accepting and closes
+   * its clients with 4007 as they drain (see GatewayServer.drain). Resolves when no thread holds a client any more, or
+   * after --drain-timeout-ms; close() then ends whoever is left. Ingest keeps running meanwhile, so a client still
+   * connected misses nothing.
+   */
+  async drain(): Promise<void> {
+    const started = Date.now();
+    // A worker that exits from now on is not restarted: a new one would listen again.
+    this.closing = true;
+    Atomics.store(this.status, STATUS_DRAINING, 1);
+    const before = this.clients();
+    const drained = this.drains.ask((id) => this.postToAll({ type: 'drain', id }));
+    this.log.info({ clients: before, timeoutMs: this.cfg.drainTimeoutMs }, 'draining: /readyz 503, accept stopped, clients closed with 4007');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), this.cfg.drainTimeoutMs)));
+    const late = await Promise.race([drained?.then(() => false) ?? false, timedOut]);
+    clearTimeout(timer);
+    const left = late ? this.clients() : 0;
+    this.log.info({ durationMs: Date.now() - started, clients: before, left }, late ? 'drain timed out; closing the clients left' : 'drained');
   }
 
   async close(code: number, reason: string): Promise<void> {
@@ -199,6 +222,8 @@ export class WorkerPool implements FramePublisher {
         return this.published.answer(m.seq, id, undefined);
       case 'collected':
         return this.collected.answer(m.id, id, m.metrics);
+      case 'drained':
+        return this.drains.answer(m.id, id, undefined);
       case 'scrape':
         void this.scrape().then(({ contentType, body }) =>
           worker.postMessage({ type: 'scraped', id: m.id, contentType, body } satisfies MainToWorker));
@@ -230,12 +255,20 @@ export class WorkerPool implements FramePublisher {
       }).finally(() => mine.delete(requestId));
   }
 
+  /** Connections held by every server thread (O(1): the registry keeps counts). */
+  private clients(): number {
+    let n = 0;
+    for (let id = 0; id < this.workers.length; id++) n += this.registry.partition(id).stats().sessions;
+    return n;
+  }
+
   /** A worker that is gone will never answer: stop waiting for it, and stop its catch-ups. */
   private forget(id: number): void {
     for (const abort of this.inFlight.get(id)?.values() ?? []) abort.abort();
     this.inFlight.delete(id);
     this.published.forget(id);
     this.collected.forget(id);
+    this.drains.forget(id);
   }
 
   private updateAlive(): void {

@@ -22,7 +22,7 @@ async function writeTrimming(producer: PlainRedis, count: number, offset: number
 /** The consumer-group lag series as exposed (absent when Redis reports none). */
 async function lagSeries(http: string): Promise<string | undefined> {
   const text = await (await fetch(`${http}/metrics`)).text();
-  return text.split('\n').find((l) => l.startsWith('tickgate_consumer_group_lag{stream="ticks"}'));
+  return text.split('\n').find((l) => l.startsWith('tickgate_consumer_group_lag{stream="ticks",'));
 }
 
 describe('fault: entries removed before the gateway read them (trimmed while it was stopped, deleted, key recreated)', function () {
@@ -86,7 +86,7 @@ describe('fault: entries removed before the gateway read them (trimmed while it 
     expect(gapsBefore.map((g) => g.sym).slice(0, SYMBOLS.length)).to.deep.equal(SYMBOLS);
     expect(gapsBefore.every((g) => g.loss?.reason === 'trimmed' && g.got === undefined)).to.equal(true);
     expect([...(sdkEvents[firstSnapshot][1] as string[])].sort()).to.deep.equal(SYMBOLS);
-    await waitUntil('lag gauge back to 0', async () => (await lagSeries(gw.http)) === 'tickgate_consumer_group_lag{stream="ticks"} 0', 5000, 200);
+    await waitUntil('lag gauge back to 0', async () => (await lagSeries(gw.http)) === 'tickgate_consumer_group_lag{stream="ticks",instance="test"} 0', 5000, 200);
   });
 
   it('announces entries deleted (XDEL) before it read them, within the announced range', async () => {

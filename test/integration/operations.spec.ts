@@ -5,7 +5,8 @@ import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { freePort } from '../../src/net';
-import { CLI, GatewayProcess, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
+import { CLOSES } from '../../src/protocol/codes';
+import { CLI, GatewayProcess, metricValue, readyStatus, startGateway, waitUntil } from '../helpers/gateway';
 import { killAll, track } from '../helpers/processes';
 import { privateRedis } from '../helpers/redis';
 import { TestClient } from '../helpers/ws-client';
@@ -73,18 +74,34 @@ M._resolveFilename = function (req, ...rest) { if (req === 'uWebSockets.js') thr
     expect(await missing.json()).to.deep.equal({ error: 'NOT_FOUND' });
   });
 
+  it('labels every /metrics series with its --instance, the worker threads\' own series included', async () => {
+    const g = await startGateway(redis.url, ['--workers', '2', '--instance', 'eu-west-7']);
+    gateways.push(g);
+    const clients = await Promise.all(Array.from({ length: 4 }, () => TestClient.connect(g.url)));
+    try {
+      await waitUntil('every connection counted', async () => (await metricValue(g.http, 'tickgate_connections_opened_total')) === 4);
+      const samples = (await (await fetch(`${g.http}/metrics`)).text()).split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+      expect(samples.length).to.be.greaterThan(50);
+      expect(samples.filter((l) => !/[{,]instance="eu-west-7"[,}]/.test(l)), 'series without the instance label').to.deep.equal([]);
+      // Counted by the worker threads that accepted them, summed into one series of this instance.
+      expect(samples).to.include('tickgate_connections_opened_total{instance="eu-west-7"} 4');
+    } finally {
+      for (const c of clients) c.close();
+    }
+  });
+
   it('with --metrics-port serves /metrics there and not on the listen port', async () => {
     const metricsPort = await freePort();
     const g = await startGateway(redis.url, ['--metrics-port', String(metricsPort)]);
     gateways.push(g);
     const admin = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(admin.status).to.equal(200);
-    expect(await admin.text()).to.match(/^tickgate_connections_opened_total 0$/m);
+    expect(await admin.text()).to.match(/^tickgate_connections_opened_total\{instance="test"\} 0$/m);
     expect((await fetch(`${g.http}/metrics`)).status).to.equal(404);
   });
 
-  it('when graceful shutdown cannot finish (Redis frozen), exits 1 at --shutdown-timeout-ms, says so, and closes clients with 1001', async () => {
-    const g = await startGateway(redis.url, ['--shutdown-timeout-ms', '800', '--read-block-ms', '60000']);
+  it('when graceful shutdown cannot finish (Redis frozen), exits 1 at --shutdown-timeout-ms and says so; its clients were drained (4007) before', async () => {
+    const g = await startGateway(redis.url, ['--shutdown-timeout-ms', '800', '--drain-timeout-ms', '200', '--read-block-ms', '60000']);
     gateways.push(g);
     await waitUntil('ready', async () => (await readyStatus(g.http)) === 200);
     const client = await TestClient.connect(g.url);
@@ -99,7 +116,8 @@ M._resolveFilename = function (req, ...rest) { if (req === 'uWebSockets.js') thr
       expect(stderr.join('')).to.include('tickgate: SIGTERM: shutdown did not finish in 800 ms, exiting');
       // The deadline plus process start-up slack on a loaded 2-vCPU machine.
       expect(took).to.be.within(800, 800 + 1500);
-      expect((await client.closed).code).to.equal(1001);
+      // The drain comes first and needs no Redis: the client was sent elsewhere before the reader could not stop.
+      expect(await client.closed).to.deep.equal({ code: CLOSES.DRAINING.code, reason: CLOSES.DRAINING.reason() });
     } finally {
       redis.child.kill('SIGCONT');
     }

@@ -159,6 +159,16 @@ describe('grafana dashboard queries against Prometheus scraping a live gateway',
     }, 20_000);
   });
 
+  it('keeps the gateway\'s --instance as the instance label of every tickgate series (honor_labels), which the $instance variable lists', async () => {
+    const count = async (expr: string) => Number((await promQuery(prom.url, expr)).data?.result[0]?.value[1] ?? 0);
+    expect(await count('count({__name__=~"tickgate_.+", job="tickgate", instance="test"})')).to.be.greaterThan(50);
+    expect(await count('count({__name__=~"tickgate_.+", job="tickgate", instance!="test"})')).to.equal(0);
+    const dashboard = loadDashboard();
+    const variable = dashboardExpressions(dashboard).find((q) => q.where === 'variable $instance')!;
+    const listed = await promQuery(prom.url, substituteVariables(variable.expr, dashboard, { job: 'tickgate' }));
+    expect(listed.data?.result.map((r) => r.metric.instance)).to.deep.equal(['test']);
+  });
+
   it('answers every panel query of the dashboard with data', async () => {
     const dashboard = loadDashboard();
     const queries = dashboardExpressions(dashboard).map((q) => ({ ...q, expr: substituteVariables(q.expr, dashboard, { job: 'tickgate' }) }));

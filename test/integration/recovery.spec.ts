@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { CLOSES } from '../../src/protocol/codes';
 import { readyStatus, waitUntil } from '../helpers/gateway';
 import { plainClient, PlainRedis, privateRedis, streamIdsOf, xaddTicks } from '../helpers/redis';
 import { fixture } from '../helpers/stack';
@@ -83,7 +84,7 @@ describe('recovery', function () {
     expect(await streamIdsOf(fx.producer, 'ticks', 'A')).to.deep.equal([...early, ...late]);
   });
 
-  it('on SIGTERM finishes and acks what it read, closes clients with 1001, and exits 0', async () => {
+  it('on SIGTERM closes clients with 4007 first, with every tick up to then in order, then acks all it read, and exits 0', async () => {
     const gw = await gateway();
     const client = fx.keep(await TestClient.connect(gw.url));
     await client.request({ op: 'subscribe', symbols: ['A'] });
@@ -92,12 +93,15 @@ describe('recovery', function () {
     const code = await gw.stop('SIGTERM');
     await writing;
     expect(code).to.equal(0);
-    expect((await client.closed).code).to.equal(1001);
+    expect(await client.closed).to.deep.equal({ code: CLOSES.DRAINING.code, reason: CLOSES.DRAINING.reason() });
+    // The reader ran on after the client left (the drain comes first) and stopped only then: every entry it read is
+    // acked, nothing is left pending to re-read.
     expect((await fx.producer.xPending('ticks', GROUP)).pending).to.equal(0);
-    // Every entry it read, it published before acking and closing: the client got exactly the stream up to the
-    // group's last-delivered id (nothing pending is left), nothing skipped, nothing beyond.
+    // The client got an unbroken start of the stream, nothing skipped, up to its close; it resumes from there elsewhere.
     const { lastDeliveredId } = await groupInfo(fx.producer, 'ticks');
     const all = await streamIdsOf(fx.producer, 'ticks', 'A');
-    expect(client.idsOf('A')).to.deep.equal(all.slice(0, all.indexOf(lastDeliveredId) + 1));
+    const got = client.idsOf('A');
+    expect(got).to.deep.equal(all.slice(0, got.length));
+    expect(all.indexOf(lastDeliveredId), 'read at least what it delivered').to.be.at.least(got.length - 1);
   });
 });

@@ -66,6 +66,19 @@ describe('config', () => {
     expect(() => gatewayConfig(['--ack-batch', '0'], {})).to.throw(ConfigError, /--ack-batch \(ackBatch\): 0 is outside 1\.\.100000/);
   });
 
+  it('drains for at most 5 s and gives the whole graceful stop 10 s by default; the deadline must stay above the drain', () => {
+    expect(gatewayConfig([], {})).to.include({ drainTimeoutMs: 5000, shutdownTimeoutMs: 10_000 });
+    expect(gatewayConfig(['--drain-timeout-ms', '0', '--shutdown-timeout-ms', '100'], {})).to.include({ drainTimeoutMs: 0, shutdownTimeoutMs: 100 });
+    expect(gatewayConfig([], { TICKGATE_DRAIN_TIMEOUT_MS: '20000', TICKGATE_SHUTDOWN_TIMEOUT_MS: '30000' }))
+      .to.include({ drainTimeoutMs: 20_000, shutdownTimeoutMs: 30_000 });
+    expect(() => gatewayConfig(['--drain-timeout-ms', '10000'], {}))
+      .to.throw(ConfigError, /^--shutdown-timeout-ms \(10000\) must be above --drain-timeout-ms \(10000\)/);
+    expect(() => gatewayConfig(['--shutdown-timeout-ms', '800'], {}))
+      .to.throw(ConfigError, /^--shutdown-timeout-ms \(800\) must be above --drain-timeout-ms \(5000\)/);
+    expect(() => demoConfig(['--shutdown-timeout-ms', '800'], {})).to.throw(ConfigError, /must be above --drain-timeout-ms/);
+    expect(() => gatewayConfig(['--drain-timeout-ms', '60001'], {})).to.throw(ConfigError, /--drain-timeout-ms \(drainTimeoutMs\): 60001 is outside 0\.\.60000/);
+  });
+
   it('documents every option of every command in --help: flag, variable, meaning and default, one entry each', () => {
     for (const command of Object.keys(COMMANDS) as Command[]) {
       const help = helpText(command);

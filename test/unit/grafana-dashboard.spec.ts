@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMetrics } from '../../src/metrics/metrics';
 import {
-  allPanels, bracketProblem, Dashboard, dashboardExpressions, dataPanels, GRAFANA_DIR, loadDashboard, metricNamesIn,
+  allPanels, bracketProblem, Dashboard, dashboardExpressions, dataPanels, GRAFANA_DIR, loadDashboard, metricNamesIn, TemplateVariable,
+  variableExpression,
 } from '../helpers/prometheus';
 
 type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary';
@@ -92,6 +93,23 @@ describe('grafana dashboard (grafana/dashboards/tickgate.json)', () => {
       expect(p.datasource, `panel "${p.title}" datasource`).to.deep.equal({ type: 'prometheus', uid: '${DS_PROMETHEUS}' });
       for (const t of p.targets ?? []) {
         if (t.datasource) expect(t.datasource, `panel "${p.title}" [${t.refId}] datasource`).to.deep.equal(p.datasource);
+      }
+    }
+  });
+
+  it('selects gateways with a multi-value $instance variable (All included) over the instance label of the series', () => {
+    const v = dashboard.templating?.list?.find((t) => t.name === 'instance') as (TemplateVariable & { multi?: boolean }) | undefined;
+    expect(v, 'an instance template variable').to.not.equal(undefined);
+    expect(v).to.include({ type: 'query', multi: true, includeAll: true, allValue: '.*' });
+    expect(variableExpression(v!)).to.match(/^group by \(instance\) \(tickgate_[a-z_]+\{job=~"\$job"\}\)$/);
+  });
+
+  it('filters every metric of every panel by $job and $instance, so several gateways can be shown or picked', () => {
+    for (const p of dataPanels(dashboard)) {
+      for (const t of p.targets ?? []) {
+        for (const m of (t.expr ?? '').matchAll(/(tickgate_[a-z0-9_]+)(\{[^}]*\})?/g)) {
+          expect(m[2], `panel "${p.title}" [${t.refId}]: ${m[1]}`).to.equal('{job=~"$job", instance=~"$instance"}');
+        }
       }
     }
   });
@@ -189,9 +207,11 @@ describe('grafana provisioning and scrape config', () => {
     expect(y, 'a comment naming the folder to mount at the path').to.include(`grafana/dashboards:${path![1]}`);
   });
 
-  it('has an example scrape config: job tickgate, localhost:9001, every 5 s', () => {
+  it('has an example scrape config: job tickgate, localhost:9001, every 5 s, keeping the gateway\'s instance label', () => {
     const y = read('prometheus.yml');
     expect(y).to.match(/^\s+- job_name: tickgate$/m);
+    // Without it, Prometheus renames the gateway's instance label exported_instance (the dashboard selects on it).
+    expect(y).to.match(/^\s+honor_labels: true$/m);
     expect(y).to.match(/^\s+- localhost:9001$/m);
     expect(y).to.match(/^\s+scrape_interval: 5s$/m);
   });
