@@ -50,33 +50,50 @@ describe('fault: a Redis Cluster with sharded streams', function () {
       killAll();
     });
 
-    it('resumes 12 SDK clients of a SIGKILLed gateway on the other within 5 s: per symbol the cluster\'s entries, no gap, no duplicate', async () => {
-      const [a, b] = [await startGateway(cluster.seeds, clusterFlags('c')), await startGateway(cluster.seeds, clusterFlags('d'))];
+    /**
+     * 12 SDK clients given [A, B], 4 symbols each, all on A; A gets `signal` mid-stream: each must be served by B for
+     * every one of its symbols within 5 s and, per symbol, hold exactly the cluster's entries from its first tick on.
+     */
+    async function failover(signal: 'SIGKILL' | 'SIGTERM', instances: [string, string]): Promise<void> {
+      const [a, b] = [await startGateway(cluster.seeds, clusterFlags(instances[0])), await startGateway(cluster.seeds, clusterFlags(instances[1]))];
       gateways.push(a, b);
       await Promise.all([a, b].map((g) => waitUntil('gateway ready', async () => (await readyStatus(g.http)) === 200)));
       producer = startProducer(cluster.seeds, ['--redis-cluster', '--shards', String(SHARDS), '--symbols', String(SYMBOLS.length),
         '--rate', '800', '--maxlen', '0']);
       let killed = false;
       const sdk: TickgateClient[] = [];
+      const closes: number[] = [];
       const watched = Array.from({ length: 12 }, (_, i) => {
         sdk.push(connect([a.url, b.url], FORMATS[i % FORMATS.length]));
+        sdk[i].on('close', (code) => closes.push(code));
         return watch(sdk[i], symbolsOf(i, SYMBOLS), () => killed);
       });
       try {
         await Promise.all(watched.map((w) => w.client.subscribe(w.symbols)));
         await waitUntil('ticks flowing to every client', () => watched.every((w) => w.symbols.every((s) => w.ids.get(s)!.length >= 5)), 15_000);
-        a.child.kill('SIGKILL');
+        a.child.kill(signal);
         killed = true;
         await waitUntil('every client served by gateway B for each of its symbols', () =>
           watched.every((w) => w.client.url === b.url && w.client.isOpen && w.afterKill.size === w.symbols.length), RESUME_WITHIN_MS);
+        if (signal === 'SIGTERM') {
+          expect(closes, 'close codes of the drain').to.deep.equal(new Array(12).fill(4007));
+          expect(await a.exited, 'exit status of the drained gateway').to.equal(0);
+        }
         await new Promise((r) => setTimeout(r, 500));
         await producer.stop();
         producer = undefined;
+        for (const w of watched) expect(w.reconnects).to.deep.equal([b.url]);
         await expectWholeAcrossFailover(watched, (sym) => idsInCluster(cluster.client, sym));
       } finally {
         for (const c of sdk) c.close();
       }
-    });
+    }
+
+    it('resumes 12 SDK clients of a SIGKILLed gateway on the other within 5 s: per symbol the cluster\'s entries, no gap, no duplicate', () =>
+      failover('SIGKILL', ['c', 'd']));
+
+    it('drains on SIGTERM: its 12 SDK clients get 4007, move to the other gateway at once and lose nothing', () =>
+      failover('SIGTERM', ['e', 'f']));
 
     it('spreads the shard streams over every master, and each client gets exactly its symbols\' ticks in order', async () => {
       const masters = new Set(await Promise.all(KEYS.map(async (k) => (await cluster.masterOf(k)).port)));
