@@ -6,7 +6,7 @@
  * fails before that.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import { repoRoot, waitUntil } from './gateway';
 import { track } from './processes';
 
 export const HAPROXY_CFG = join(repoRoot(), 'src', 'deploy', 'haproxy.cfg');
+/** /usr/sbin is not on every user's PATH. */
+export const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
 
 export interface HaproxyOptions {
   /** host:port of each gateway: TICKGATE_LB_GATEWAY_1.. in this order (gw1, gw2, ...). */
@@ -89,13 +91,14 @@ function parseServers(csv: string): Map<string, ServerStat> {
 }
 
 export async function startHaproxy(opts: HaproxyOptions): Promise<Haproxy> {
+  if (!existsSync(HAPROXY)) throw new HaproxyStartError(`haproxy not found at ${HAPROXY}: install it (Debian/Ubuntu: \`apt-get install haproxy\`) or set HAPROXY_PATH`);
   const dir = mkdtempSync(join(tmpdir(), 'tickgate-haproxy-'));
   const adminSocket = join(dir, 'admin.sock');
   const port = await freePort();
   // Health checks every 250 ms (the file's default is 1 s), so that a spec sees a server go down and up in seconds.
   const env: NodeJS.ProcessEnv = { ...process.env, TICKGATE_LB_CHECK_INTER: '250ms', ...opts.env, TICKGATE_LB_BIND: `127.0.0.1:${port}`, TICKGATE_LB_ADMIN_SOCKET: adminSocket };
   opts.gateways.forEach((g, i) => (env[`TICKGATE_LB_GATEWAY_${i + 1}`] = g));
-  const child: ChildProcess = track(spawn('haproxy', ['-W', '-db', '-f', HAPROXY_CFG], { env, stdio: ['ignore', 'ignore', 'pipe'] }));
+  const child: ChildProcess = track(spawn(HAPROXY, ['-W', '-db', '-f', HAPROXY_CFG], { env, stdio: ['ignore', 'ignore', 'pipe'] }));
   const logs: string[] = [];
   let loaded = 0;
   onLines(child.stderr!, (line) => {

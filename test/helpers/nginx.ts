@@ -5,7 +5,7 @@
  * process and file it started.
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,8 @@ import { repoRoot, waitUntil } from './gateway';
 import { track } from './processes';
 
 export const NGINX_CONF = join(repoRoot(), 'src', 'deploy', 'nginx.conf');
+/** /usr/sbin is not on every user's PATH. */
+export const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
 /** The example's placeholders: its listen port and its two gateways. */
 const EXAMPLE_LISTEN = 'listen 9000;';
 const EXAMPLE_GATEWAYS = ['127.0.0.1:9001', '127.0.0.1:9002'];
@@ -25,11 +27,11 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-export class NginxConfigError extends Error {
-  readonly code = 'TEST_NGINX_CONFIG';
+export class NginxStartError extends Error {
+  readonly code = 'TEST_NGINX_START_FAILED';
   constructor(message: string) {
     super(message);
-    this.name = 'NginxConfigError';
+    this.name = 'NginxStartError';
   }
 }
 
@@ -37,13 +39,14 @@ export class NginxConfigError extends Error {
 function instantiate(example: string, port: number, gateways: [string, string]): string {
   let text = example;
   for (const [from, to] of [[EXAMPLE_LISTEN, `listen 127.0.0.1:${port};`], ...EXAMPLE_GATEWAYS.map((g, i) => [g, gateways[i]])]) {
-    if (text.split(from).length !== 2) throw new NginxConfigError(`${NGINX_CONF} must contain "${from}" exactly once`);
+    if (text.split(from).length !== 2) throw new NginxStartError(`${NGINX_CONF} must contain "${from}" exactly once`);
     text = text.replace(from, to);
   }
   return text;
 }
 
 export async function startNginx(gateways: [string, string]): Promise<Nginx> {
+  if (!existsSync(NGINX)) throw new NginxStartError(`nginx not found at ${NGINX}: install it (Debian/Ubuntu: \`apt-get install nginx\`) or set NGINX_PATH`);
   const dir = mkdtempSync(join(tmpdir(), 'tickgate-nginx-'));
   const port = await freePort();
   writeFileSync(join(dir, 'tickgate.conf'), instantiate(readFileSync(NGINX_CONF, 'utf8'), port, gateways));
@@ -58,13 +61,13 @@ http { access_log off; ${temp} include ${join(dir, 'tickgate.conf')}; }
   const args = ['-p', dir, '-e', join(dir, 'error.log'), '-c', join(dir, 'nginx.conf')];
   let checked: string;
   try {
-    const t = await promisify(execFile)('nginx', ['-t', ...args]);
+    const t = await promisify(execFile)(NGINX, ['-t', ...args]);
     checked = t.stderr;
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
-    throw new NginxConfigError(`nginx -t refused the configuration: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
+    throw new NginxStartError(`nginx -t refused the configuration: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
   }
-  const child = track(spawn('nginx', args, { stdio: 'ignore' }));
+  const child = track(spawn(NGINX, args, { stdio: 'ignore' }));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async () => {
     // SIGTERM: fast shutdown (SIGQUIT would wait for every WebSocket); the master takes its workers with it.
