@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # What `make test` needs from the machine besides node_modules: Redis (every integration and fault spec starts its own
-# redis-server), Chromium (the demo page and SDK browser specs) and Prometheus (the dashboard spec). Installs what is
+# redis-server), Chromium (the demo page and SDK browser specs), Prometheus (the dashboard spec), and HAProxy and
+# nginx (the load-balancer specs run src/deploy/ with them; Debian's nginx package also starts its own service). Installs what is
 # missing when it can (root, or passwordless sudo, with apt-get); otherwise stops at once with the command to run,
 # so a fresh machine fails in one second with the fix instead of minutes later with two failing suites.
-# CHROMIUM_PATH and PROMETHEUS_PATH point the specs at other binaries; they are checked instead of the defaults.
+# CHROMIUM_PATH, PROMETHEUS_PATH, HAPROXY_PATH and NGINX_PATH point the specs at other binaries; they are checked
+# instead of the defaults.
 set -euo pipefail
 
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 [ -x "${PROMETHEUS_PATH:-/usr/bin/prometheus}" ] || missing+=(prometheus)
+[ -x "${HAPROXY_PATH:-/usr/sbin/haproxy}" ] || missing+=(haproxy)
+[ -x "${NGINX_PATH:-/usr/sbin/nginx}" ] || missing+=(nginx)
 # make bench pins processes with taskset (util-linux).
 command -v taskset >/dev/null 2>&1 || missing+=(util-linux)
 [ ${#missing[@]} -eq 0 ] && exit 0
