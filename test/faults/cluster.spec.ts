@@ -8,6 +8,7 @@ import { killAll } from '../helpers/processes';
 import { ProducerProcess, startProducer } from '../helpers/producer';
 import { ClusterClient, PrivateCluster, privateCluster } from '../helpers/redis-cluster';
 import { TestClient } from '../helpers/ws-client';
+import { Haproxy, startHaproxy } from '../helpers/haproxy';
 import { expectWholeAcrossFailover, FORMATS, RESUME_WITHIN_MS, symbolsOf, watch } from '../helpers/failover';
 
 const SHARDS = 8;
@@ -51,30 +52,44 @@ describe('fault: a Redis Cluster with sharded streams', function () {
     });
 
     /**
-     * 12 SDK clients given [A, B], 4 symbols each, all on A; A gets `signal` mid-stream: each must be served by B for
-     * every one of its symbols within 5 s and, per symbol, hold exactly the cluster's entries from its first tick on.
+     * 12 SDK clients, 4 symbols each, all on A, given [A, B] or one HAProxy URL in front of both; A gets `signal`
+     * mid-stream: each must be served by B for every one of its symbols within 5 s and, per symbol, hold exactly the
+     * cluster's entries from its first tick on.
      */
-    async function failover(signal: 'SIGKILL' | 'SIGTERM', instances: [string, string]): Promise<void> {
+    async function failover(signal: 'SIGKILL' | 'SIGTERM', instances: [string, string], via: 'urls' | 'haproxy' = 'urls'): Promise<void> {
       const [a, b] = [await startGateway(cluster.seeds, clusterFlags(instances[0])), await startGateway(cluster.seeds, clusterFlags(instances[1]))];
       gateways.push(a, b);
       await Promise.all([a, b].map((g) => waitUntil('gateway ready', async () => (await readyStatus(g.http)) === 200)));
+      let lb: Haproxy | undefined;
+      if (via === 'haproxy') {
+        lb = await startHaproxy({ gateways: [a, b].map((g) => `127.0.0.1:${g.port}`) });
+        // Every client on A first: B out of rotation until they are connected.
+        await lb.admin('set server gateways/gw2 state maint');
+      }
+      const urls = lb ? lb.url : [a.url, b.url];
+      const servedByB = (c: TickgateClient) => (lb ? c.url === lb.url : c.url === b.url);
       producer = startProducer(cluster.seeds, ['--redis-cluster', '--shards', String(SHARDS), '--symbols', String(SYMBOLS.length),
         '--rate', '800', '--maxlen', '0']);
       let killed = false;
       const sdk: TickgateClient[] = [];
       const closes: number[] = [];
       const watched = Array.from({ length: 12 }, (_, i) => {
-        sdk.push(connect([a.url, b.url], FORMATS[i % FORMATS.length]));
+        sdk.push(connect(urls, FORMATS[i % FORMATS.length]));
         sdk[i].on('close', (code) => closes.push(code));
         return watch(sdk[i], symbolsOf(i, SYMBOLS), () => killed);
       });
       try {
         await Promise.all(watched.map((w) => w.client.subscribe(w.symbols)));
         await waitUntil('ticks flowing to every client', () => watched.every((w) => w.symbols.every((s) => w.ids.get(s)!.length >= 5)), 15_000);
+        if (lb) {
+          expect((await lb.servers()).get('gw1')?.sessions, 'clients on A through HAProxy').to.equal(12);
+          await lb.admin('set server gateways/gw2 state ready');
+        }
         a.child.kill(signal);
         killed = true;
         await waitUntil('every client served by gateway B for each of its symbols', () =>
-          watched.every((w) => w.client.url === b.url && w.client.isOpen && w.afterKill.size === w.symbols.length), RESUME_WITHIN_MS);
+          watched.every((w) => servedByB(w.client) && w.client.isOpen && w.afterKill.size === w.symbols.length), RESUME_WITHIN_MS);
+        if (lb) expect((await lb.servers()).get('gw2')?.sessions, 'clients on B through HAProxy').to.equal(12);
         if (signal === 'SIGTERM') {
           expect(closes, 'close codes of the drain').to.deep.equal(new Array(12).fill(4007));
           expect(await a.exited, 'exit status of the drained gateway').to.equal(0);
@@ -82,15 +97,19 @@ describe('fault: a Redis Cluster with sharded streams', function () {
         await new Promise((r) => setTimeout(r, 500));
         await producer.stop();
         producer = undefined;
-        for (const w of watched) expect(w.reconnects).to.deep.equal([b.url]);
+        for (const w of watched) expect(w.reconnects).to.deep.equal([lb ? lb.url : b.url]);
         await expectWholeAcrossFailover(watched, (sym) => idsInCluster(cluster.client, sym));
       } finally {
         for (const c of sdk) c.close();
+        await lb?.stop();
       }
     }
 
     it('resumes 12 SDK clients of a SIGKILLed gateway on the other within 5 s: per symbol the cluster\'s entries, no gap, no duplicate', () =>
       failover('SIGKILL', ['c', 'd']));
+
+    it('does the same for 12 clients given one HAProxy URL in front of both gateways', () =>
+      failover('SIGKILL', ['g', 'h'], 'haproxy'));
 
     it('drains on SIGTERM: its 12 SDK clients get 4007, move to the other gateway at once and lose nothing', () =>
       failover('SIGTERM', ['e', 'f']));
