@@ -24,7 +24,8 @@ export interface Helper {
   stop(): Promise<void>;
 }
 
-function startHelper(file: string, args: string[], cpus: string | undefined): Helper {
+/** A helper script (`file`: relative to dist/bench) as a child process driven over its IPC channel. */
+export function startHelper(file: string, args: string[], cpus: string | undefined): Helper {
   const child = spawnNode(join(__dirname, file), args, { cpus, ipc: true });
   const rpc = new RpcClient(childChannel(child));
   let stderr = '';
