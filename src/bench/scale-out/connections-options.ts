@@ -52,10 +52,10 @@ export const HELP = `node dist/bench/scale-out/connections.js [options]
   generators, each opening its share of the connections from its own source address 127.0.0.(2+g), one symbol each.
   --connections N   connections to open                                     [100000]
   --gateways K      gateway processes on the port       [enough for the descriptor limit: 6 for 100,000 at 20,000]
-  --generators M    load-generator processes            [enough for the descriptor limit and the port range]
+  --generators M    load-generator processes            [one per 4,200 connections: 24 for 100,000]
   --symbols N       symbols the producer ticks, one per connection round-robin   [100]
   --rate N          ticks/s produced over all symbols (each symbol every symbols/rate s)  [20]
-  --concurrency N   handshakes in flight per generator                      [200]
+  --concurrency N   handshakes in flight per generator                      [50]
   --tick-wait-s N   how long every connection has to get a tick once all are open  [30]
   --settle-s N      least time RSS settles before each reading, which waits until it is steady  [12]
 `;
@@ -73,6 +73,14 @@ export function hostLimits(): HostLimits {
 export function connectionsPerGateway(limits: HostLimits): number {
   return limits.hardFiles - 2 * reserveFor(limits.hardFiles) - PROCESS_FD_HEADROOM;
 }
+
+/**
+ * Connections per source address that still open quickly. Each connection binds its source address first (Node's
+ * `localAddress`), and the kernel's search for a free port of that address slows as its ports fill: 100,000
+ * connections from 6 addresses (16,667 each) took 458 s here and 1,741 handshakes timed out, from 12 addresses
+ * 159 s, from 24 (4,167 each) 48.6 s with none lost.
+ */
+const FAST_PORTS_PER_SOURCE = 4200;
 
 /** Connections one generator may open: its descriptors, and the ephemeral ports of its one source address. */
 export function connectionsPerGenerator(limits: HostLimits): number {
@@ -102,10 +110,11 @@ export function scaleOptions(argv: string[], limits: HostLimits): ScaleOptions |
   const o: ScaleOptions = {
     connections,
     gateways: positive('--gateways', v.gateways, Math.ceil((connections * SHARE_MARGIN) / perGateway)),
-    generators: positive('--generators', v.generators, Math.ceil(connections / perGenerator)),
+    generators: positive('--generators', v.generators, Math.min(MAX_GENERATORS,
+      Math.max(Math.ceil(connections / perGenerator), Math.ceil(connections / FAST_PORTS_PER_SOURCE)))),
     symbols: positive('--symbols', v.symbols, 100),
     rate: positive('--rate', v.rate, 20),
-    concurrency: positive('--concurrency', v.concurrency, 200),
+    concurrency: positive('--concurrency', v.concurrency, 50),
     tickWaitS: positive('--tick-wait-s', v['tick-wait-s'], 30),
     settleS: positive('--settle-s', v['settle-s'], 12),
   };
