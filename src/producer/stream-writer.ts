@@ -7,7 +7,7 @@
  * the seeds and every node the old one knew, and finds the promoted replica once the cluster has promoted it.
  */
 import { Logger } from '../log';
-import { Cluster, createClusterClient, isRedirect } from '../redis/cluster';
+import { Cluster, createClusterClient, isRedirect, rememberNodes } from '../redis/cluster';
 import { closeRedis, createRedis, Redis } from '../redis/connection';
 
 export interface StreamWriter {
@@ -54,7 +54,7 @@ class ClusterWriter implements StreamWriter {
 
   async connect(): Promise<void> {
     await this.cluster.connect();
-    this.remember();
+    rememberNodes(this.cluster, this.known);
   }
 
   xadd(key: string, args: string[]): Promise<unknown> {
@@ -69,7 +69,7 @@ class ClusterWriter implements StreamWriter {
     await old.disconnect().catch((e: Error) => this.log.debug({ err: e.message }, 'closing the old cluster client failed'));
     try {
       await this.cluster.connect();
-      this.remember();
+      rememberNodes(this.cluster, this.known);
       this.log.info({ masters: this.cluster.masters.map((m) => `${m.host}:${m.port}`) }, 'cluster slot map discovered again');
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'cannot reach any cluster node yet; retrying');
@@ -84,9 +84,5 @@ class ClusterWriter implements StreamWriter {
     const cluster = createClusterClient([...this.known], 'tickgate-producer');
     cluster.on('error', (err: Error) => this.log.debug({ err: err.message }, 'cluster node error'));
     return cluster;
-  }
-
-  private remember(): void {
-    for (const node of [...this.cluster.masters, ...this.cluster.replicas]) this.known.add(`redis://${node.host}:${node.port}`);
   }
 }

@@ -36,6 +36,14 @@ export function createClusterClient(rootUrls: string[], name: string): Cluster {
   });
 }
 
+/**
+ * Adds every node `cluster` knows (masters and replicas) to `known`, as URLs: the next discovery can then start from
+ * a node that was not among the seeds, once a seed is gone.
+ */
+export function rememberNodes(cluster: Cluster, known: Set<string>): void {
+  for (const node of [...cluster.masters, ...cluster.replicas]) known.add(`redis://${node.host}:${node.port}`);
+}
+
 /** host:port of the master serving each slot, as one discovery saw it. */
 export class ClusterTopology {
   private readonly known = new Set<string>();
@@ -72,7 +80,7 @@ export class ClusterTopology {
         const master = cluster.slots[slot]?.master;
         masters[slot] = master === undefined ? undefined : `${master.host}:${master.port}`;
       }
-      for (const node of [...cluster.masters, ...cluster.replicas]) this.known.add(`redis://${node.host}:${node.port}`);
+      rememberNodes(cluster, this.known);
       this.masters = masters;
       this.log.debug({ masters: cluster.masters.map((m) => `${m.host}:${m.port}`) }, 'cluster slot map discovered');
     } finally {
