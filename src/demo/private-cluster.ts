@@ -4,8 +4,8 @@
  * never touches a Redis it did not start.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { promisify } from 'node:util';
+import { isPortFree } from '../net';
 import { PrivateRedis, startPrivateRedis } from './private-redis';
 
 const run = promisify(execFile);
@@ -14,6 +14,8 @@ export interface PrivateCluster {
   nodes: PrivateRedis[];
   /** Every node's URL, comma-separated: what --redis takes with --redis-cluster. */
   seeds: string;
+  /** The nodes not killed (yet). */
+  live(): PrivateRedis[];
   /** The node serving `key`'s slot as master right now. */
   masterOf(key: string): Promise<PrivateRedis>;
   /** Resolves once every node that is up agrees the cluster is ok, every slot has a master that is up, and every replica has synced. */
@@ -73,21 +75,13 @@ export async function startPrivateCluster(masters: number, replicas = 0): Promis
     for (const [from, to, port] of await slotMasters(up()[0])) if (slot >= from && slot <= to) return nodes.find((n) => n.port === port)!;
     throw new Error(`no master for ${key}`);
   };
-  return { nodes, seeds: nodes.map((n) => n.url).join(','), masterOf, settled, stop };
+  return { nodes, seeds: nodes.map((n) => n.url).join(','), live: up, masterOf, settled, stop };
 }
 
 /** A free port whose cluster bus port (+10000) is free too (below 55536, so the bus port exists). */
 async function clusterPort(): Promise<number> {
   for (;;) {
     const p = 20_000 + Math.floor(Math.random() * 30_000);
-    if ((await isFree(p)) && (await isFree(p + 10_000))) return p;
+    if ((await isPortFree(p)) && (await isPortFree(p + 10_000))) return p;
   }
-}
-
-function isFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
-  });
 }

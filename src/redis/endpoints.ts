@@ -53,9 +53,9 @@ export interface EndpointOptions {
 }
 
 export function openEndpoints(opts: EndpointOptions): Endpoint[] {
-  if (!opts.cluster) return [new FixedEndpoint(opts.urls[0], opts.streams, opts)];
+  if (!opts.cluster) return [new StreamEndpoint(opts.streams, opts, undefined)];
   const topology = new ClusterTopology(opts.urls, opts.log);
-  return opts.streams.map((stream) => new ClusterEndpoint(topology, stream, opts));
+  return opts.streams.map((stream) => new StreamEndpoint([stream], opts, topology));
 }
 
 class Connections {
@@ -75,38 +75,13 @@ class Connections {
   }
 }
 
-class FixedEndpoint implements Endpoint {
-  private readonly connections: Connections;
-
-  constructor(url: string, readonly streams: string[], opts: EndpointOptions) {
-    this.connections = new Connections(url, opts);
-  }
-
-  get reader(): Redis {
-    return this.connections.reader;
-  }
-
-  get control(): Redis {
-    return this.connections.control;
-  }
-
-  relocate(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-
-  async close(): Promise<void> {
-    await this.connections.close();
-  }
-}
-
-class ClusterEndpoint implements Endpoint {
-  readonly streams: string[];
+/** Without a topology (one Redis) the connections never move; in a cluster they follow the slot of its one stream. */
+class StreamEndpoint implements Endpoint {
   private connections: Connections;
   private closed = false;
 
-  constructor(private readonly topology: ClusterTopology, stream: string, private readonly opts: EndpointOptions) {
-    this.streams = [stream];
-    // Any node will do until the first discovery: its first command answers MOVED, and the reader relocates.
+  constructor(readonly streams: string[], private readonly opts: EndpointOptions, private readonly topology: ClusterTopology | undefined) {
+    // In a cluster any node will do until the first discovery: its first command answers MOVED, and the reader relocates.
     this.connections = new Connections(opts.urls[0], opts);
   }
 
@@ -119,6 +94,7 @@ class ClusterEndpoint implements Endpoint {
   }
 
   async relocate(): Promise<boolean> {
+    if (this.topology === undefined) return false;
     await this.topology.refresh();
     const url = await this.topology.masterOf(this.streams[0]);
     if (this.closed || url === this.connections.url) return false;

@@ -17,11 +17,10 @@ export async function privateCluster(masters = 3, replicas = 0): Promise<Private
   const cluster = await startPrivateCluster(masters, replicas);
   for (const n of cluster.nodes) track(n.child);
   let client: ClusterClient | undefined;
-  const up = () => cluster.nodes.filter((n) => n.child.exitCode === null && n.child.signalCode === null);
   const settled = async (timeoutMs?: number) => {
     await cluster.settled(timeoutMs);
     await client?.disconnect().catch(() => undefined);
-    client = createCluster({ rootNodes: up().map((n) => ({ url: n.url })), defaults: { socket: { reconnectStrategy: false } } });
+    client = createCluster({ rootNodes: cluster.live().map((n) => ({ url: n.url })), defaults: { socket: { reconnectStrategy: false } } });
     client.on('error', () => undefined);
     await client.connect();
   };
