@@ -7,6 +7,12 @@ import type { FormatName } from '../wire/formats';
 
 export interface CatchupRequest {
   format: FormatName;
+  /**
+   * The tier (src/protocol/tiers.ts, by index) of every symbol of the request. Delayed tiers are answered from what
+   * the delayed tier has published (delayed positions); rate tiers resume with one `conflated` frame, the symbol's
+   * latest tick with `prev` = the `since` given, instead of a replay.
+   */
+  tier: number;
   /** Symbols to snapshot (their latest tick). */
   snapshot: string[];
   /** Symbols to resume: replay every tick after the id. */

@@ -127,6 +127,21 @@ export function createMetrics(options: MetricsOptions = { processMetrics: false 
     modeChanges: new Counter({
       name: 'tickgate_mode_changes_total', help: 'Slow-consumer ladder steps, by the mode entered (full, conflated, snapshot-only)', labelNames: ['mode'], registers: r,
     }),
+    tierFramesPublished: new Counter({
+      name: 'tickgate_tier_frames_published_total', help: 'Frames published to topics (once per topic, before fan-out), by subscription tier (full, 1/s … 10/s, delayed, delayed 1/s …)', labelNames: ['tier'], registers: r,
+    }),
+    tierSubscriptions: new Gauge({
+      name: 'tickgate_tier_subscriptions', help: 'Symbols subscribed across all connections, by subscription tier', labelNames: ['tier'], registers: r,
+    }),
+    heartbeats: new Counter({
+      name: 'tickgate_heartbeats_sent_total', help: 'Quiet-symbol heartbeat messages sent to clients (one per connection per interval with a quiet symbol)', registers: r,
+    }),
+    delayBuffered: new Gauge({
+      name: 'tickgate_delay_buffer_entries', help: 'Stream entries the delayed tier holds in memory, waiting for their time', registers: r,
+    }),
+    delayRangeReads: new Counter({
+      name: 'tickgate_delay_range_reads_total', help: 'XRANGE reads of the delayed tier for entries its memory buffer no longer held', registers: r,
+    }),
     conflatedFrames: new Counter({
       name: 'tickgate_conflated_frames_total', help: 'Frames of only the latest tick sent to clients in conflated mode', registers: r,
     }),

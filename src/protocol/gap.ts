@@ -19,10 +19,15 @@ export interface StreamLoss {
   after: string;
   through: string;
   reason: LossReason;
+  /**
+   * Set on the delayed tier's copy (`"delayed":true`), sent when the delayed data reaches the hole: it concerns only
+   * the symbols a client holds on the delayed tier. Without it, only the real-time symbols.
+   */
+  delayed?: true;
 }
 
 export function gapMessage(loss: StreamLoss): string {
-  return JSON.stringify({ type: 'gap', stream: loss.stream, after: loss.after, through: loss.through, reason: loss.reason });
+  return JSON.stringify({ type: 'gap', stream: loss.stream, after: loss.after, through: loss.through, reason: loss.reason, delayed: loss.delayed });
 }
 
 /** The SDK's reading of a gap message (already parsed from JSON); undefined when it is not a well-formed one. */
@@ -30,5 +35,7 @@ export function decodeGapMessage(o: Record<string, unknown>): StreamLoss | undef
   const { stream, after, through, reason } = o;
   if (o.type !== 'gap' || typeof stream !== 'string' || typeof after !== 'string' || typeof through !== 'string') return undefined;
   if (!(LOSS_REASONS as readonly unknown[]).includes(reason)) return undefined;
-  return { stream, after, through, reason: reason as LossReason };
+  const loss: StreamLoss = { stream, after, through, reason: reason as LossReason };
+  if (o.delayed === true) loss.delayed = true;
+  return loss;
 }

@@ -1,7 +1,7 @@
 /**
  * The text JSON messages the gateway sends besides data frames (protocol v1), each an encoder the server writes
  * with and a decoder the SDK and the tests read with: `ack`, `error`, `snapshot`, `mode` and `gap` (gap.ts), and the
- * JSON body of a refused HTTP request. Requests (client → server) are in requests.ts.
+ * `heartbeat` and the JSON body of a refused HTTP request. Requests (client → server) are in requests.ts.
  *
  * Encoders fix the key order the README shows: `type` first (the SDK tells data frames apart by their first bytes),
  * then `id`, then the rest. A field left undefined is left out.
@@ -45,15 +45,30 @@ export interface ModeChange {
 }
 
 /**
- * `{"type":"ack","id":1,"op":"subscribe","symbols":[...]}`: the request `id` succeeded. Only requests with an id are
- * acknowledged. `symbols` echoes subscribe, unsubscribe and snapshot, and lists the held symbols for subscriptions;
- * `time` is the server's clock for ping.
+ * `{"type":"ack","id":1,"op":"subscribe","symbols":[...],"maxRate":4,"delayed":true}`: the request `id` succeeded.
+ * Only requests with an id are acknowledged. `symbols` echoes subscribe, unsubscribe and snapshot, and lists the held
+ * symbols for subscriptions; `time` is the server's clock for ping. A subscribe's ack states the tier given
+ * (tiers.ts): `maxRate` the rate tier (absent: every tick), `delayed` true for the delayed tier (absent: real time).
  */
 export interface Ack {
   id: number | string;
   op: Request['op'];
   symbols?: string[];
   time?: number;
+  maxRate?: number;
+  delayed?: boolean;
+}
+
+/**
+ * `{"type":"heartbeat","time":1732480000000,"quiet":{"BTC-USD":"1732479990000-0","NEW-1":null}}`: the connection's
+ * subscribed symbols that had no data frame for `--quiet-heartbeat-s`, each with the last id published on its topic
+ * (the tier the client subscribed to), which is the newest id the client holds if it has missed nothing; null when
+ * none was published since the gateway started. A client holding an older id has missed frames (stalled, not quiet).
+ * `time` is the server's clock. One message per connection per interval, naming all its quiet symbols.
+ */
+export interface Heartbeat {
+  time: number;
+  quiet: Record<string, string | null>;
 }
 
 /**
@@ -81,12 +96,27 @@ export type ControlMessage =
   | ({ type: 'snapshot' } & SnapshotFrame)
   | ({ type: 'mode' } & ModeChange)
   | ({ type: 'gap' } & StreamLoss)
+  | ({ type: 'heartbeat' } & Heartbeat)
   | ({ type: 'refusal' } & RefusalBody);
 
 const OPS: readonly unknown[] = ['subscribe', 'unsubscribe', 'snapshot', 'ping', 'subscriptions', 'pause', 'resume'] satisfies Request['op'][];
 
 export function encodeAck(ack: Ack): string {
-  return JSON.stringify({ type: 'ack', id: ack.id, op: ack.op, symbols: ack.symbols, time: ack.time });
+  return JSON.stringify({ type: 'ack', id: ack.id, op: ack.op, symbols: ack.symbols, time: ack.time, maxRate: ack.maxRate, delayed: ack.delayed });
+}
+
+/**
+ * A heartbeat is assembled per connection from pieces each encoded once per interval: the head (the interval's
+ * time), one entry per quiet topic (shared by every client of the topic), and the tail. No JSON.stringify per client.
+ */
+export const HEARTBEAT = {
+  head: (time: number): string => `{"type":"heartbeat","time":${time},"quiet":{`,
+  entry: (sym: string, lastId: string | null): string => `${JSON.stringify(sym)}:${JSON.stringify(lastId)}`,
+  tail: '}}',
+} as const;
+
+export function encodeHeartbeat(h: Heartbeat): string {
+  return HEARTBEAT.head(h.time) + Object.entries(h.quiet).map(([sym, id]) => HEARTBEAT.entry(sym, id)).join(',') + HEARTBEAT.tail;
 }
 
 export function encodeError(e: ErrorReply): string {
@@ -139,7 +169,24 @@ export function decodeAck(input: string | object): Ack {
   const ack: Ack = { id, op: op as Ack['op'] };
   if (isStringArray(symbols)) ack.symbols = symbols;
   if (typeof time === 'number') ack.time = time;
+  if (typeof o.maxRate === 'number') ack.maxRate = o.maxRate;
+  if (o.delayed === true) ack.delayed = true;
   return ack;
+}
+
+/** Parses a heartbeat (its text, or the object already parsed from it). Throws FrameDecodeError. */
+export function decodeHeartbeat(input: string | object): Heartbeat {
+  const o = asObject(input);
+  const { time, quiet } = o;
+  if (o.type !== 'heartbeat' || typeof time !== 'number' || typeof quiet !== 'object' || quiet === null || Array.isArray(quiet)) {
+    throw bad('not a heartbeat');
+  }
+  const out: Record<string, string | null> = {};
+  for (const [sym, id] of Object.entries(quiet)) {
+    if (!isValidSymbol(sym) || (id !== null && !isValidStreamId(id))) throw bad('heartbeat names an invalid symbol or id');
+    out[sym] = id;
+  }
+  return { time, quiet: out };
 }
 
 /**
@@ -205,6 +252,8 @@ export function decodeControl(input: string | object): ControlMessage {
       return { type: 'snapshot', ...decodeSnapshot(o) };
     case 'mode':
       return { type: 'mode', ...decodeMode(o) };
+    case 'heartbeat':
+      return { type: 'heartbeat', ...decodeHeartbeat(o) };
     case 'gap': {
       const loss = decodeGapMessage(o);
       if (loss === undefined) throw bad('not a gap message');

@@ -16,6 +16,10 @@ export interface SubscribeRequest {
   snapshot: boolean;
   /** Resume positions: replay each symbol's ticks after this stream id. */
   since: Record<string, string>;
+  /** At most this many data frames per second per symbol (tiers.ts rounds it down to a tier); undefined: every tick. */
+  maxRate?: number;
+  /** The delayed tier: every tick, each no sooner than the gateway's --delay-s after its id's time. */
+  delayed: boolean;
 }
 
 export type Request =
@@ -25,19 +29,19 @@ export type Request =
   | { op: 'snapshot'; id: RequestId; symbols: string[] }
   | { op: 'ping' | 'subscriptions' | 'pause' | 'resume'; id: RequestId };
 
-/** A request as a client writes it: a subscribe's `snapshot` and `since` may be left out. */
+/** A request as a client writes it: a subscribe's `snapshot`, `since` and `delayed` may be left out. */
 export type OutgoingRequest =
-  | (Omit<SubscribeRequest, 'snapshot' | 'since'> & Partial<Pick<SubscribeRequest, 'snapshot' | 'since'>>)
+  | (Omit<SubscribeRequest, 'snapshot' | 'since' | 'delayed'> & Partial<Pick<SubscribeRequest, 'snapshot' | 'since' | 'delayed'>>)
   | Exclude<Request, SubscribeRequest>;
 
 /**
  * The request's text frame, keys in the README's order (op, id, then the rest). What parseRequest would take as
- * its default is left out: a null id, `snapshot` false, an empty `since`.
+ * its default is left out: a null id, `snapshot` and `delayed` false, an empty `since`, no `maxRate`.
  */
 export function encodeRequest(req: OutgoingRequest): string {
-  const { op, id, symbols, snapshot, since }: RequestFields = req;
+  const { op, id, symbols, snapshot, since, maxRate, delayed }: RequestFields = req;
   return JSON.stringify({ op, id: id ?? undefined, symbols, snapshot: snapshot || undefined,
-    since: since && Object.keys(since).length > 0 ? since : undefined });
+    since: since && Object.keys(since).length > 0 ? since : undefined, maxRate, delayed: delayed || undefined });
 }
 
 /** Every field a request can have, for reading any request alike. */
@@ -47,6 +51,8 @@ interface RequestFields {
   symbols?: string[];
   snapshot?: boolean;
   since?: Record<string, string>;
+  maxRate?: number;
+  delayed?: boolean;
 }
 
 export class RequestError extends Error {
@@ -98,6 +104,15 @@ function parseSince(value: unknown, symbols: string[], id: RequestId): Record<st
   return since;
 }
 
+/** Rounded down to a tier by tiers.ts; below 1 frame per second is no tier at all. */
+function parseMaxRate(value: unknown, id: RequestId): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 1) {
+    throw new RequestError('BAD_REQUEST', '"maxRate" must be a number of data frames per second per symbol, at least 1', id);
+  }
+  return value;
+}
+
 /** `text` is one client text frame. */
 export function parseRequest(text: string, maxSymbols: number): Request {
   let raw: unknown;
@@ -115,7 +130,11 @@ export function parseRequest(text: string, maxSymbols: number): Request {
     case 'subscribe': {
       const symbols = parseSymbols(o.symbols, id, maxSymbols);
       if (o.snapshot !== undefined && typeof o.snapshot !== 'boolean') throw new RequestError('BAD_REQUEST', '"snapshot" must be true or false', id);
-      return { op: 'subscribe', id, symbols, snapshot: o.snapshot === true, since: parseSince(o.since, symbols, id) };
+      if (o.delayed !== undefined && typeof o.delayed !== 'boolean') throw new RequestError('BAD_REQUEST', '"delayed" must be true or false', id);
+      const maxRate = parseMaxRate(o.maxRate, id);
+      const req: SubscribeRequest = { op: 'subscribe', id, symbols, snapshot: o.snapshot === true, since: parseSince(o.since, symbols, id), delayed: o.delayed === true };
+      if (maxRate !== undefined) req.maxRate = maxRate;
+      return req;
     }
     case 'unsubscribe':
     case 'snapshot':

@@ -16,6 +16,7 @@ import { refusedIsFlooding, takeToken } from './rate-limit';
 import { closeLabel, endWith } from './close';
 import { SessionData, SessionState, Socket } from './session-data';
 import * as subscriptions from './subscriptions';
+import { FULL } from '../protocol/tiers';
 
 export interface SessionLimits {
   maxSymbols: number;
@@ -148,7 +149,7 @@ export class SessionHandler {
       subscriptions.add(ws, s, added);
       return ack();
     }
-    this.catchUp(ws, s, id, added, { format: s.format, snapshot, since }, ack);
+    this.catchUp(ws, s, id, added, { format: s.format, tier: FULL.index, snapshot, since }, ack);
   }
 
   private capacityExceeded(ws: Socket, id: RequestId): void {
@@ -204,7 +205,7 @@ export class SessionHandler {
     const ack = () => this.ack(ws, { id, op: 'snapshot', symbols });
     const held = s.state === SessionState.Paused ? [] : symbols.filter((sym) => s.symbols.has(sym));
     if (held.length === 0) return ack();
-    this.withCatchup(ws, s, { format: s.format, snapshot: held, since: {} }, (answer) => {
+    this.withCatchup(ws, s, { format: s.format, tier: FULL.index, snapshot: held, since: {} }, (answer) => {
       if (answer.failed !== undefined) {
         return this.reject(ws, new RequestError('INTERNAL', 'snapshot failed: the gateway cannot reach Redis; retry later', id));
       }
@@ -235,7 +236,7 @@ export class SessionHandler {
     if (s.state !== SessionState.Paused) return ack();
     const symbols = [...s.symbols];
     if (!subscriptions.resume(this.deps.registry, s)) return this.capacityExceeded(ws, id);
-    this.catchUp(ws, s, id, symbols, { format: s.format, snapshot: symbols, since: {} }, ack);
+    this.catchUp(ws, s, id, symbols, { format: s.format, tier: FULL.index, snapshot: symbols, since: {} }, ack);
   }
 
   /** Requests without an id get no ack. */

@@ -216,7 +216,7 @@ describe('ingest: Catchup', () => {
     const ids = s.add(10, 1);
     const c = catchup(s, published(ids[9], { S0: ids.map(tick) }), 200);
     const started = Date.now();
-    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: '99999999999999-0' } }))();
+    const answer = (await c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S0: '99999999999999-0' } }))();
     expect(Date.now() - started).to.be.at.least(190);
     expect(answer.frames).to.deep.equal([]);
     expect(answer.unavailable).to.deep.equal(['S0']);
@@ -228,7 +228,7 @@ describe('ingest: Catchup', () => {
     const ids = s.add(10, 1);
     const history = published(ids[5], { S0: ids.slice(0, 6).map(tick) });
     const c = catchup(s, history);
-    const answering = c.prepare({ format: 'json', snapshot: [], since: { S0: ids[7] } });
+    const answering = c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S0: ids[7] } });
     await new Promise((r) => setTimeout(r, 60));
     // This instance reads on: the ticks up to and past the client's since reach its memory.
     for (const id of ids.slice(6)) history.history('S0')!.push(tick(id));
@@ -244,7 +244,7 @@ describe('ingest: Catchup', () => {
     const ids = s.add(10, 1);
     const history = { ...published(ids[9], { S0: ids.map(tick) }), position: '' };
     const c = catchup(s, history);
-    const answering = c.prepare({ format: 'json', snapshot: [], since: { S0: ids[4] } });
+    const answering = c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S0: ids[4] } });
     await new Promise((r) => setTimeout(r, 100));
     history.position = ids[9];
     const answer = (await answering)();
@@ -253,7 +253,7 @@ describe('ingest: Catchup', () => {
     const never = new Catchup({ ...history, position: '' }, s.control, { streams: ['s'], streamOf: () => 's', maxReplayTicks: 10, scanLimit: 10, scanRate: 1e9, timeoutMs: 150 }, encode, silent);
     const started = Date.now();
     let failure: Error | undefined;
-    await never.prepare({ format: 'json', snapshot: ['S0'], since: {} }).catch((err: Error) => (failure = err));
+    await never.prepare({ format: 'json', tier: 0, snapshot: ['S0'], since: {} }).catch((err: Error) => (failure = err));
     expect(failure?.message).to.equal('the stream reader has not set up its consumer group yet');
     expect(Date.now() - started).to.be.within(150, 150 + 200);
   });
@@ -268,8 +268,8 @@ describe('ingest: Catchup', () => {
     const s0 = ids.filter((_, i) => i % 3 === 0);
     const s2 = ids.filter((_, i) => i % 3 === 2);
     // S0 replays from its 5th tick; S1 snapshots; S2's since is its latest tick (nothing to replay); S3 does not exist.
-    (await c.prepare({ format: 'json', snapshot: ['S1', 'S3'], since: { S0: s0[4], S2: s2[s2.length - 1] } }))();
-    (await c.prepare({ format: 'json', snapshot: [], since: { S2: ids[30] } }))();
+    (await c.prepare({ format: 'json', tier: 0, snapshot: ['S1', 'S3'], since: { S0: s0[4], S2: s2[s2.length - 1] } }))();
+    (await c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S2: ids[30] } }))();
     c.stop();
     expect(held).to.deep.equal([`S0@${s0[s0.length - 1]}`, `S2@${s2[s2.length - 1]}`, `S1@${ids[28]}`, `S2@${ids[30]}`]);
     expect(s0[s0.length - 1]).to.equal(ids[30]);
@@ -279,7 +279,7 @@ describe('ingest: Catchup', () => {
     const s = new FakeStream();
     const ids = s.add(10, 1);
     const c = catchup(s, published(ids[9], { S0: ids.map(tick) }));
-    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: ids[9] } }))();
+    const answer = (await c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S0: ids[9] } }))();
     expect(answer).to.deep.equal({ frames: [], unavailable: [] });
   });
 
@@ -288,9 +288,9 @@ describe('ingest: Catchup', () => {
     const ids = s.add(1000, 10);
     const c = catchup(s, published(ids[999]));
     c.start();
-    const first = (await c.prepare({ format: 'json', snapshot: ['S1', 'S2'], since: {} }))();
+    const first = (await c.prepare({ format: 'json', tier: 0, snapshot: ['S1', 'S2'], since: {} }))();
     const reads = s.calls.length;
-    for (let i = 0; i < 5; i++) (await c.prepare({ format: 'json', snapshot: ['S3', 'S4', 'S5'], since: {} }))();
+    for (let i = 0; i < 5; i++) (await c.prepare({ format: 'json', tier: 0, snapshot: ['S3', 'S4', 'S5'], since: {} }))();
     c.stop();
     expect(s.calls.length).to.equal(reads);
     expect(first.snapshot?.ticks.map((t) => `${t.sym}@${t.id}`)).to.deep.equal([`S1@${ids[991]}`, `S2@${ids[992]}`]);
@@ -302,7 +302,7 @@ describe('ingest: Catchup', () => {
     // The index is never started: a request that waited for it would wait for the 10-minute deadline.
     const c = new Catchup(published(ids[99]), s.control,
       { streams: ['s'], streamOf: () => 's', maxReplayTicks: 10_000, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 600_000 }, encode, silent);
-    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S1: ids[49] } }))();
+    const answer = (await c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S1: ids[49] } }))();
     expect(answer.unavailable).to.deep.equal([]);
     expect(answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids))
       .to.deep.equal(expectedAfter(s, 'S1', ids[49], ids[99]));
@@ -313,7 +313,7 @@ describe('ingest: Catchup', () => {
     const ids = s.add(100, 1);
     // The scan stops at ids[83]; memory holds every tick published after it (ids[84..99], nothing evicted).
     const c = catchup(s, published(ids[99], { S0: ids.slice(84).map(tick) }, ids[83]));
-    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: ids[9] } }))();
+    const answer = (await c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S0: ids[9] } }))();
     const replayed = answer.frames.flatMap((f) => (JSON.parse(f.frame as string) as { ids: string[] }).ids);
     expect(answer.unavailable).to.deep.equal([]);
     expect(replayed).to.deep.equal(ids.slice(10));
@@ -325,7 +325,7 @@ describe('ingest: Catchup', () => {
     const h = (k: number) => ids.filter((_, i) => i % 3 === k).map(tick);
     const c = new Catchup(published(ids[29], { S0: h(0), S1: h(1), S2: h(2) }), s.control,
       { streams: ['s'], streamOf: () => 's', maxReplayTicks: 15, scanLimit: 10_000, scanRate: 1e9, timeoutMs: 5000 }, encode, silent);
-    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: ids[0], S1: ids[1], S2: ids[2] } }))();
+    const answer = (await c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S0: ids[0], S1: ids[1], S2: ids[2] } }))();
     expect(answer.frames.map((f) => (JSON.parse(f.frame as string) as { sym: string }).sym)).to.deep.equal(['S0']);
     expect(answer.unavailable).to.deep.equal(['S1', 'S2']);
     expect(answer.snapshot?.ticks.map((t) => t.sym)).to.deep.equal(['S1', 'S2']);
@@ -336,7 +336,7 @@ describe('ingest: Catchup', () => {
     const ids = s.add(100, 1);
     // Ring of 16 given 20 ticks (ids[80..99]): ids[80..83] evicted, the scan stops at ids[79].
     const c = catchup(s, published(ids[99], { S0: ids.slice(80).map(tick) }, ids[79]));
-    const answer = (await c.prepare({ format: 'json', snapshot: [], since: { S0: ids[9] } }))();
+    const answer = (await c.prepare({ format: 'json', tier: 0, snapshot: [], since: { S0: ids[9] } }))();
     expect(answer.frames).to.deep.equal([]);
     expect(answer.unavailable).to.deep.equal(['S0']);
     expect(answer.snapshot?.ticks.map((t) => t.id)).to.deep.equal([ids[99]]);

@@ -156,10 +156,12 @@ describe('protocol: refusal body', () => {
 describe('protocol: requests', () => {
   const max = 100;
   const REQUESTS: [OutgoingRequest, Request][] = [
-    [{ op: 'subscribe', id: 1, symbols: ['A', 'B'] }, { op: 'subscribe', id: 1, symbols: ['A', 'B'], snapshot: false, since: {} }],
+    [{ op: 'subscribe', id: 1, symbols: ['A', 'B'] }, { op: 'subscribe', id: 1, symbols: ['A', 'B'], snapshot: false, since: {}, delayed: false }],
     [{ op: 'subscribe', id: 2, symbols: ['A', 'B'], snapshot: true, since: { A: '5-0' } },
-      { op: 'subscribe', id: 2, symbols: ['A', 'B'], snapshot: true, since: { A: '5-0' } }],
-    [{ op: 'subscribe', id: 3, symbols: ['A'], snapshot: false, since: {} }, { op: 'subscribe', id: 3, symbols: ['A'], snapshot: false, since: {} }],
+      { op: 'subscribe', id: 2, symbols: ['A', 'B'], snapshot: true, since: { A: '5-0' }, delayed: false }],
+    [{ op: 'subscribe', id: 3, symbols: ['A'], snapshot: false, since: {} }, { op: 'subscribe', id: 3, symbols: ['A'], snapshot: false, since: {}, delayed: false }],
+    [{ op: 'subscribe', id: 4, symbols: ['A'], maxRate: 4, delayed: true },
+      { op: 'subscribe', id: 4, symbols: ['A'], snapshot: false, since: {}, maxRate: 4, delayed: true }],
     [{ op: 'unsubscribe', id: 'u', symbols: ['A'] }, { op: 'unsubscribe', id: 'u', symbols: ['A'] }],
     [{ op: 'snapshot', id: null, symbols: ['A'] }, { op: 'snapshot', id: null, symbols: ['A'] }],
     ...(['ping', 'subscriptions', 'pause', 'resume'] as const).map((op): [OutgoingRequest, Request] => [{ op, id: 9 }, { op, id: 9 }]),

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ControlMessage, decodeControl, encodeAck, encodeError, encodeMode, encodeRefusal, encodeSnapshot,
+  ControlMessage, decodeControl, encodeAck, encodeHeartbeat, encodeError, encodeMode, encodeRefusal, encodeSnapshot,
 } from '../../src/protocol/messages';
 import { gapMessage } from '../../src/protocol/gap';
 import { encodeRequest, parseRequest } from '../../src/protocol/requests';
@@ -34,6 +34,8 @@ function reencode(m: ControlMessage): string {
       return encodeMode(m);
     case 'gap':
       return gapMessage(m);
+    case 'heartbeat':
+      return encodeHeartbeat(m);
     case 'refusal':
       return encodeRefusal(m);
   }

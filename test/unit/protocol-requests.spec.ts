@@ -6,7 +6,7 @@ import { CLOSE_CODES, ERROR_CODES, shouldReconnect } from '../../src/protocol/co
 
 describe('protocol: parseRequest', () => {
   it('parses each op, keeping the id and de-duplicating symbols', () => {
-    expect(parseRequest('{"op":"subscribe","id":1,"symbols":["A","B","A"]}', 10)).to.deep.equal({ op: 'subscribe', id: 1, symbols: ['A', 'B'], snapshot: false, since: {} });
+    expect(parseRequest('{"op":"subscribe","id":1,"symbols":["A","B","A"]}', 10)).to.deep.equal({ op: 'subscribe', id: 1, symbols: ['A', 'B'], snapshot: false, since: {}, delayed: false });
     expect(parseRequest('{"op":"unsubscribe","symbols":["A"]}', 10)).to.deep.equal({ op: 'unsubscribe', id: null, symbols: ['A'] });
     expect(parseRequest('{"op":"snapshot","id":3,"symbols":["A","A"]}', 10)).to.deep.equal({ op: 'snapshot', id: 3, symbols: ['A'] });
     expect(parseRequest('{"op":"ping","id":"x"}', 10)).to.deep.equal({ op: 'ping', id: 'x' });
@@ -28,6 +28,10 @@ describe('protocol: parseRequest', () => {
       ['{"op":"subscribe","symbols":["' + 'A'.repeat(33) + '"]}', 'INVALID_SYMBOL', /invalid symbol/],
       ['{"op":"ping","id":{}}', 'BAD_REQUEST', /"id" must be/],
       ['{"op":"snapshot"}', 'BAD_REQUEST', /"symbols" is required/],
+      ['{"op":"subscribe","symbols":["A"],"maxRate":0.5}', 'BAD_REQUEST', /"maxRate" must be a number of data frames per second per symbol, at least 1/],
+      ['{"op":"subscribe","symbols":["A"],"maxRate":"4"}', 'BAD_REQUEST', /"maxRate" must be/],
+      ['{"op":"subscribe","symbols":["A"],"maxRate":null}', 'BAD_REQUEST', /"maxRate" must be/],
+      ['{"op":"subscribe","symbols":["A"],"delayed":"yes"}', 'BAD_REQUEST', /"delayed" must be true or false/],
     ];
     for (const [text, code, message] of cases) {
       const err = errorOf(text);
