@@ -16,6 +16,8 @@ import { newSessionData, Socket, SocketData } from './session-data';
 import { endWith } from './close';
 import { AuthError, Authenticator, Entitlements, originAllowed, tokenFrom } from './auth';
 import { SlowConsumerLadder } from './slow-consumers';
+import { NewestFrames } from './newest-frames';
+import { Heartbeats } from './heartbeats';
 import { SharedCounterMap } from '../registry/shared-map';
 import { RegistryFullError } from '../registry/registry';
 
@@ -43,7 +45,10 @@ export interface ServerOptions {
   /** Connections per client IP across every worker of the process. */
   ipCounts: SharedCounterMap;
   ladder: SlowConsumerLadder;
-  /** How often the sweep runs the ladder and the lifetime and token-expiry checks. */
+  /** The newest frame published per topic, which the ladder and the heartbeats read. */
+  frames: NewestFrames;
+  heartbeats: Heartbeats;
+  /** How often the sweep runs the ladder, the heartbeats, and the lifetime and token-expiry checks. */
   sweepMs: number;
   /** Formats this build can encode; others are refused at upgrade with 400. */
   formats: ReadonlySet<FormatName>;
@@ -151,7 +156,7 @@ export class GatewayServer {
   /** The fan-out's only way to reach clients. */
   publish(topic: string, frame: string | Uint8Array, isBinary: boolean): void {
     this.app.publish(topic, frame, isBinary);
-    this.opts.ladder.published(topic, frame, isBinary);
+    this.opts.frames.published(topic, frame, isBinary);
   }
 
   /**
@@ -226,12 +231,14 @@ export class GatewayServer {
   }
 
   /**
-   * Per-connection checks that need time to pass: the slow-consumer ladder, max lifetime, token expiry; while
-   * draining, whether a client's send buffer is empty (the ladder rests then: a degraded client only drains).
+   * Per-connection checks that need time to pass: the slow-consumer ladder, the quiet-symbol heartbeat, max
+   * lifetime, token expiry; while draining, whether a client's send buffer is empty (the ladder and heartbeats rest
+   * then: a degraded client only drains).
    */
   private sweep(): void {
     const now = Date.now();
     const maxAge = this.opts.maxLifetimeS * 1000;
+    const heartbeat = this.opts.heartbeats.begin(now);
     for (const ws of this.sockets) {
       const s = ws.getUserData().session;
       if (s.entitlements?.expiresAt !== undefined && s.entitlements.expiresAt <= now) {
@@ -241,9 +248,12 @@ export class GatewayServer {
       } else if (maxAge > 0 && now - s.connectedAt >= maxAge) {
         endWith(ws, this.deps.metrics, 'MAX_LIFETIME');
       } else {
+        // Before the ladder, which may close the socket (every call on a closed uWS socket throws).
+        if (heartbeat) this.opts.heartbeats.send(ws);
         this.opts.ladder.check(ws, now);
       }
     }
+    if (heartbeat) this.opts.heartbeats.end();
   }
 
   private upgrade(res: HttpResponse, req: HttpRequest, ctx: us_socket_context_t): void {

@@ -6,6 +6,7 @@
  * Claims:
  *   symbols  required: an array of patterns, each an exact symbol (`BTC-USD`) or a glob where `*` matches any run
  *            of symbol characters (`BTC-*`, `*-USD`, `*`). Compiled once per token.
+ *   realtime optional boolean, default true: false allows only the delayed tiers (subscribe with "delayed":true).
  *   sub      optional string: the subject, for logs.
  *   exp, nbf optional numbers (seconds), checked with `clockToleranceS`.
  *   iss, aud checked when `issuer` / `audience` are configured.
@@ -30,6 +31,8 @@ export interface Entitlements {
   subject: string;
   /** ms since epoch, or undefined when the token has no exp */
   expiresAt?: number;
+  /** False: delayed tiers only; a real-time subscribe is refused FORBIDDEN. */
+  realtime: boolean;
   allows(symbol: string): boolean;
 }
 
@@ -151,13 +154,15 @@ function asAuthError(err: unknown): AuthError {
 }
 
 function entitlements(payload: Record<string, unknown>): Entitlements {
-  const { sub, exp } = payload;
+  const { sub, exp, realtime } = payload;
   if (sub !== undefined && typeof sub !== 'string') throw new AuthError('malformed claims: "sub" must be a string');
+  if (realtime !== undefined && typeof realtime !== 'boolean') throw new AuthError('malformed claims: "realtime" must be true or false');
   const allows = compileSymbols(payload.symbols);
   return {
     subject: sub ?? '',
     // jose has checked that exp, when present, is a number in the future.
     expiresAt: typeof exp === 'number' ? exp * 1000 : undefined,
+    realtime: realtime ?? true,
     allows,
   };
 }

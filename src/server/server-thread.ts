@@ -13,6 +13,8 @@ import { GatewayServer } from './app';
 import { createAuthenticator } from './auth';
 import { authOptions } from './auth-options';
 import { SlowConsumerLadder } from './slow-consumers';
+import { NewestFrames } from './newest-frames';
+import { Heartbeats } from './heartbeats';
 import { SharedCounterMap } from '../registry/shared-map';
 import type { CatchupAnswer } from '../contracts/catchup';
 import { DescriptorGuard } from './descriptors';
@@ -53,6 +55,7 @@ export function runServerThread(data: WorkerData, channel: ThreadChannel): Serve
   let descriptors: DescriptorGuard | undefined;
 
   const send = (m: WorkerToMain) => channel.post(m);
+  const frames = new NewestFrames();
 
   /** Sends the request `post` builds to the main thread; resolves with its answer. */
   async function askMain<A>(requests: PendingReplies<A>, post: (id: number) => void): Promise<A> {
@@ -68,7 +71,8 @@ export function runServerThread(data: WorkerData, channel: ThreadChannel): Serve
       host: cfg.host, idleTimeoutS: cfg.idleTimeoutS, maxBackpressure: cfg.maxBackpressure, formats: new Set(FORMAT_NAMES),
       serveMetrics: cfg.metricsPort === 0, maxLifetimeS: cfg.maxLifetimeS, maxConnectionsPerIp: cfg.maxConnectionsPerIp,
       allowedOrigins: cfg.allowedOrigins, auth: createAuthenticator(authOptions(cfg)), ipCounts: SharedCounterMap.attach(data.ipCounts),
-      ladder: new SlowConsumerLadder(cfg, metrics), sweepMs: Math.min(250, cfg.conflateIntervalMs),
+      ladder: new SlowConsumerLadder(cfg, metrics, frames), frames,
+      heartbeats: new Heartbeats(cfg.quietHeartbeatS * 1000, frames, metrics, Date.now()), sweepMs: Math.min(250, cfg.conflateIntervalMs),
     },
     {
       catchup: async (session, request) => {
@@ -90,6 +94,7 @@ export function runServerThread(data: WorkerData, channel: ThreadChannel): Serve
       metrics,
       log,
       workerId: data.workerId,
+      delayedTier: cfg.delayS > 0,
       limits: {
         maxSymbols: cfg.maxSymbols, maxPayload: cfg.maxPayload, rateLimit: cfg.rateLimit, rateBurst: cfg.rateBurst,
         floodCloseAfter: cfg.floodCloseAfter, floodWindowMs: cfg.floodWindowS * 1000,

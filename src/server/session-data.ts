@@ -7,6 +7,7 @@ import type { WebSocket } from 'uWebSockets.js';
 import type { StreamMode } from '../protocol/messages';
 import type { Request } from '../protocol/requests';
 import type { FormatName } from '../wire/formats';
+import type { Tier } from '../protocol/tiers';
 import type { Entitlements } from './auth';
 import { Bucket, FloodWindow, newBucket } from './rate-limit';
 
@@ -29,13 +30,19 @@ export interface SessionData extends FloodWindow {
   connectedAt: number;
   entitlements: Entitlements | undefined;
   state: SessionState;
-  /** What the client subscribed to (see subscriptions.ts for the other two views). */
-  symbols: Set<string>;
+  /**
+   * What the client subscribed to, each symbol with its tier (see subscriptions.ts for the other two views). Every
+   * topic of the session is its symbol's tier topic, `tierTopic(format, sym, tier)`.
+   */
+  symbols: Map<string, Tier>;
   bucket: Bucket;
   /** Requests that arrived while catching up, in order. */
   queued: Request[] | undefined;
-  /** Symbols counted in the registry for an in-flight catch-up, not yet in `symbols`. */
-  reserved: readonly string[];
+  /**
+   * Symbols counted in the registry (on the topic of the tier given) for an in-flight catch-up, not yet in `symbols`
+   * with that tier. NOTHING_RESERVED otherwise.
+   */
+  reserved: Map<string, Tier>;
   /**
    * Slow-consumer ladder state, created the first time the client backs up and dropped when it is back at full
    * rate: most connections never need it, and every field on this object costs memory on each of them.
@@ -57,14 +64,18 @@ export function isFullRate(s: SessionData): boolean {
   return s.ladder === undefined || s.ladder.mode === 'full';
 }
 
-export const NONE: readonly string[] = [];
+/**
+ * The `reserved` of a session without a catch-up in flight, shared by all of them: never written to (reserve()
+ * assigns a map of its own, add() only deletes what it holds).
+ */
+export const NOTHING_RESERVED: Map<string, Tier> = new Map();
 
 export function newSessionData(id: number, format: FormatName, ip: string, limits: { rateBurst: number },
   entitlements: Entitlements | undefined): SessionData {
   const now = Date.now();
   return {
-    id, format, ip, connectedAt: now, entitlements, state: SessionState.Open, symbols: new Set(), bucket: newBucket(limits.rateBurst, now),
-    floodOpenedAt: -Infinity, floodRefused: 0, queued: undefined, reserved: NONE, ladder: undefined,
+    id, format, ip, connectedAt: now, entitlements, state: SessionState.Open, symbols: new Map(), bucket: newBucket(limits.rateBurst, now),
+    floodOpenedAt: -Infinity, floodRefused: 0, queued: undefined, reserved: NOTHING_RESERVED, ladder: undefined,
   };
 }
 

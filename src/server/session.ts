@@ -3,6 +3,10 @@
  * live data never passes through here (it is published to topics by the ingest fan-out), only per-client catch-up
  * data: snapshots and resume replays.
  *
+ * Each held symbol has one tier (src/protocol/tiers.ts); a subscribe carries one tier for all its symbols and moves
+ * a symbol held with another. Catch-ups are asked per tier: a request over symbols of several tiers (snapshot,
+ * resume after pause) asks one after another, replies in the requests' order, one ack at the end.
+ *
  * Every failure a client can cause ends in `reject`: one specific error to that client, one metric, nothing else.
  * The session's symbols change only through subscriptions.ts, its state (session-data.ts) only here.
  */
@@ -16,7 +20,7 @@ import { refusedIsFlooding, takeToken } from './rate-limit';
 import { closeLabel, endWith } from './close';
 import { SessionData, SessionState, Socket } from './session-data';
 import * as subscriptions from './subscriptions';
-import { FULL } from '../protocol/tiers';
+import { Tier, tierFor } from '../protocol/tiers';
 
 export interface SessionLimits {
   maxSymbols: number;
@@ -33,6 +37,8 @@ export interface SessionDeps {
   log: Logger;
   limits: SessionLimits;
   workerId: number;
+  /** Whether the gateway serves the delayed tiers (--delay-s above 0); if not, a delayed subscribe is refused. */
+  delayedTier: boolean;
   /** Asks the main thread for a snapshot and/or resume replay (see src/ingest/catchup.ts). */
   catchup(session: number, request: CatchupRequest): Promise<CatchupAnswer>;
   /** The session's catch-up in flight is no longer wanted (its client is gone): the main thread stops reading for it. */
@@ -58,12 +64,11 @@ export class SessionHandler {
   close(ws: Socket, code: number): void {
     const s = ws.getUserData().session;
     if (s.state === SessionState.CatchingUp) this.deps.cancelCatchup(s.id);
-    const { registry, metrics } = this.deps;
-    subscriptions.drop(registry, s);
+    subscriptions.drop(this.deps, s);
     s.state = SessionState.Closed;
     s.queued = undefined;
-    registry.closeSession(s.id);
-    metrics.connectionsClosed.inc({ reason: closeLabel(code) });
+    this.deps.registry.closeSession(s.id);
+    this.deps.metrics.connectionsClosed.inc({ reason: closeLabel(code) });
     this.deps.log.debug({ session: s.id, code }, 'session closed');
   }
 
@@ -109,7 +114,7 @@ export class SessionHandler {
       case 'ping':
         return this.ack(ws, { id: req.id, op: 'ping', time: Date.now() });
       case 'subscriptions':
-        return this.ack(ws, { id: req.id, op: 'subscriptions', symbols: [...s.symbols] });
+        return this.ack(ws, { id: req.id, op: 'subscriptions', symbols: [...s.symbols.keys()] });
       case 'pause':
         return this.pause(ws, s, req.id);
       case 'resume':
@@ -125,31 +130,40 @@ export class SessionHandler {
 
   private subscribe(ws: Socket, s: SessionData, req: SubscribeRequest): void {
     const { id, symbols } = req;
+    const tier = tierFor(req.maxRate, req.delayed);
+    if (tier.delayed && !this.deps.delayedTier) {
+      return this.reject(ws, new RequestError('BAD_REQUEST', 'this gateway serves no delayed tier (--delay-s 0)', id));
+    }
+    if (!tier.delayed && s.entitlements?.realtime === false) {
+      return this.reject(ws, new RequestError('FORBIDDEN', 'delayed data only: subscribe with "delayed":true', id));
+    }
     const forbidden = s.entitlements ? symbols.filter((sym) => !s.entitlements!.allows(sym)) : [];
     if (forbidden.length > 0) {
       return this.reject(ws, new RequestError('FORBIDDEN', `not entitled to ${forbidden.slice(0, 10).join(', ')}${forbidden.length > 10 ? ', …' : ''}`, id));
     }
-    // Symbols already subscribed are live already: a snapshot or replay of them would duplicate ticks.
-    const added = symbols.filter((sym) => !s.symbols.has(sym));
-    if (s.symbols.size + added.length > this.deps.limits.maxSymbols) {
+    // Symbols already held on this tier are live already: a snapshot or replay of them would duplicate ticks. Those
+    // held on another tier move to this one, caught up from the request's since/snapshot like new ones.
+    const changed = symbols.filter((sym) => s.symbols.get(sym) !== tier);
+    const added = changed.filter((sym) => !s.symbols.has(sym)).length;
+    if (s.symbols.size + added > this.deps.limits.maxSymbols) {
       return this.reject(ws, new RequestError('TOO_MANY_SYMBOLS',
-        `subscribing to ${added.length} more symbols would exceed the limit of ${this.deps.limits.maxSymbols} per connection (${s.symbols.size} held)`, id));
+        `subscribing to ${added} more symbols would exceed the limit of ${this.deps.limits.maxSymbols} per connection (${s.symbols.size} held)`, id));
     }
-    const ack = () => this.ack(ws, { id, op: 'subscribe', symbols });
+    const ack = () => this.ack(ws, { id, op: 'subscribe', symbols, maxRate: tier.maxRate, delayed: tier.delayed || undefined });
     if (s.state === SessionState.Paused) {
       // Counted and attached on resume, which starts with a snapshot of every symbol.
-      subscriptions.add(ws, s, added);
+      subscriptions.add(ws, this.deps, s, changed, tier);
       return ack();
     }
-    if (!subscriptions.reserve(this.deps.registry, s, added)) return this.capacityExceeded(ws, id);
+    if (!subscriptions.reserve(this.deps, s, new Map(changed.map((sym) => [sym, tier])))) return this.capacityExceeded(ws, id);
     const since: Record<string, string> = {};
-    for (const sym of added) if (req.since[sym] !== undefined) since[sym] = req.since[sym];
-    const snapshot = req.snapshot ? added.filter((sym) => since[sym] === undefined) : [];
+    for (const sym of changed) if (req.since[sym] !== undefined) since[sym] = req.since[sym];
+    const snapshot = req.snapshot ? changed.filter((sym) => since[sym] === undefined) : [];
     if (snapshot.length === 0 && Object.keys(since).length === 0) {
-      subscriptions.add(ws, s, added);
+      subscriptions.add(ws, this.deps, s, changed, tier);
       return ack();
     }
-    this.catchUp(ws, s, id, added, { format: s.format, tier: FULL.index, snapshot, since }, ack);
+    this.catchUp(ws, s, id, [{ tier, symbols: changed, request: { format: s.format, tier: tier.index, snapshot, since } }], ack);
   }
 
   private capacityExceeded(ws: Socket, id: RequestId): void {
@@ -157,28 +171,36 @@ export class SessionHandler {
   }
 
   /**
-   * Asks the main thread for a snapshot and/or replay. Requests that arrive meanwhile wait in the queue, so every
-   * reply keeps the order of the requests; a rejection is answered like a failed catch-up.
+   * Asks the main thread for a snapshot and/or replay per request, one after another. Requests that arrive
+   * meanwhile wait in the queue, so every reply keeps the order of the requests; a rejection is answered like a
+   * failed catch-up, and the first failed answer is the last one asked for.
    */
-  private withCatchup(ws: Socket, s: SessionData, request: CatchupRequest, answered: (answer: CatchupAnswer) => void): void {
+  private withCatchup(ws: Socket, s: SessionData, requests: readonly CatchupRequest[],
+    answered: (answer: CatchupAnswer, index: number, last: boolean) => void): void {
     s.state = SessionState.CatchingUp;
-    this.deps.catchup(s.id, request).catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
-      if (s.state === SessionState.Closed) return;
-      s.state = SessionState.Open;
-      answered(answer);
-      this.runQueued(ws, s);
-    });
+    const ask = (i: number) => {
+      this.deps.catchup(s.id, requests[i]).catch((err: Error): CatchupAnswer => ({ frames: [], unavailable: [], failed: err.message })).then((answer) => {
+        if (s.state === SessionState.Closed) return;
+        const last = i === requests.length - 1 || answer.failed !== undefined;
+        if (last) s.state = SessionState.Open;
+        answered(answer, i, last);
+        if (last) this.runQueued(ws, s);
+        else ask(i + 1);
+      });
+    };
+    ask(0);
   }
 
   /**
-   * The catch-up of `added` (already reserved in the registry), then, in one corked write: replay frames,
-   * RESUME_UNAVAILABLE, the snapshot, the socket's live subscription, the ack. On failure the reserved symbols are
-   * released and the client is told.
+   * The catch-up of each group's symbols (already reserved in the registry), then, per group in one corked write:
+   * replay frames, RESUME_UNAVAILABLE, the snapshot, the socket's live subscription (so the first live frame follows
+   * the catch-up); the ack after the last. On a failure the symbols still reserved are released and the client is
+   * told; groups caught up before it stay.
    */
-  private catchUp(ws: Socket, s: SessionData, id: RequestId, added: string[], request: CatchupRequest, ack: () => void): void {
-    this.withCatchup(ws, s, request, (answer) => {
+  private catchUp(ws: Socket, s: SessionData, id: RequestId, groups: readonly CatchupGroup[], ack: () => void): void {
+    this.withCatchup(ws, s, groups.map((g) => g.request), (answer, i, last) => {
       if (answer.failed !== undefined) {
-        subscriptions.release(this.deps.registry, s);
+        subscriptions.release(this.deps, s);
         return this.reject(ws, new RequestError('INTERNAL', 'snapshot or resume failed: the gateway cannot reach Redis; retry later', id));
       }
       ws.cork(() => {
@@ -189,54 +211,61 @@ export class SessionHandler {
             message: 'resume position cannot be replayed; a snapshot follows' }), false);
         }
         if (answer.snapshot) ws.send(encodeSnapshot({ id: id ?? undefined, ...answer.snapshot }), false);
-        subscriptions.add(ws, s, added);
-        ack();
+        subscriptions.add(ws, this.deps, s, groups[i].symbols, groups[i].tier);
+        if (last) ack();
       });
     });
   }
 
   /**
    * A fresh snapshot of the requested symbols the connection holds (others are ignored: an unsubscribe may have
-   * crossed the request). They are live already, so nothing is counted or subscribed; the snapshot is built at the
-   * frontier after every frame already handed to this worker, so it never moves a client backwards. While paused
-   * there is nothing to refresh: resume starts with a snapshot anyway.
+   * crossed the request), one per tier they are held on. They are live already, so nothing is counted or
+   * subscribed; each snapshot is built at its tier's frontier after every frame already handed to this worker, so it
+   * never moves a client backwards. While paused there is nothing to refresh: resume starts with a snapshot anyway.
    */
   private snapshot(ws: Socket, s: SessionData, id: RequestId, symbols: string[]): void {
     const ack = () => this.ack(ws, { id, op: 'snapshot', symbols });
     const held = s.state === SessionState.Paused ? [] : symbols.filter((sym) => s.symbols.has(sym));
     if (held.length === 0) return ack();
-    this.withCatchup(ws, s, { format: s.format, tier: FULL.index, snapshot: held, since: {} }, (answer) => {
+    const requests = byTier(held.map((sym) => [sym, s.symbols.get(sym)!]))
+      .map((g): CatchupRequest => ({ format: s.format, tier: g.tier.index, snapshot: g.symbols, since: {} }));
+    this.withCatchup(ws, s, requests, (answer, _i, last) => {
       if (answer.failed !== undefined) {
         return this.reject(ws, new RequestError('INTERNAL', 'snapshot failed: the gateway cannot reach Redis; retry later', id));
       }
       ws.cork(() => {
         if (answer.snapshot) ws.send(encodeSnapshot({ id: id ?? undefined, ...answer.snapshot }), false);
-        ack();
+        if (last) ack();
       });
     });
   }
 
   private unsubscribe(ws: Socket, s: SessionData, id: RequestId, symbols: string[]): void {
-    subscriptions.remove(ws, this.deps.registry, s, symbols);
+    subscriptions.remove(ws, this.deps, s, symbols);
     this.ack(ws, { id, op: 'unsubscribe', symbols });
   }
 
   /** A hidden browser tab: no data at all until resume; nothing is counted for it meanwhile. */
   private pause(ws: Socket, s: SessionData, id: RequestId): void {
     if (s.state !== SessionState.Paused) {
-      subscriptions.pause(ws, this.deps.registry, s);
+      subscriptions.pause(ws, this.deps, s);
       s.state = SessionState.Paused;
     }
     this.ack(ws, { id, op: 'pause' });
   }
 
-  /** Back from pause: a fresh snapshot of every symbol, then live. */
+  /** Back from pause: a fresh snapshot of every symbol (one per tier held), then live. */
   private resume(ws: Socket, s: SessionData, id: RequestId): void {
     const ack = () => this.ack(ws, { id, op: 'resume' });
     if (s.state !== SessionState.Paused) return ack();
-    const symbols = [...s.symbols];
-    if (!subscriptions.resume(this.deps.registry, s)) return this.capacityExceeded(ws, id);
-    this.catchUp(ws, s, id, symbols, { format: s.format, tier: FULL.index, snapshot: symbols, since: {} }, ack);
+    if (s.symbols.size === 0) {
+      s.state = SessionState.Open;
+      return ack();
+    }
+    const groups = byTier(s.symbols).map((g): CatchupGroup =>
+      ({ ...g, request: { format: s.format, tier: g.tier.index, snapshot: g.symbols, since: {} } }));
+    if (!subscriptions.resume(this.deps, s)) return this.capacityExceeded(ws, id);
+    this.catchUp(ws, s, id, groups, ack);
   }
 
   /** Requests without an id get no ack. */
@@ -249,6 +278,24 @@ export class SessionHandler {
     this.deps.metrics.clientErrors.inc({ code: err.code });
     ws.send(encodeError({ id: err.id, code: err.code, message: err.message }), false);
   }
+}
+
+/** Symbols of one tier and the catch-up that brings them live. */
+interface CatchupGroup {
+  tier: Tier;
+  symbols: string[];
+  request: CatchupRequest;
+}
+
+/** Symbols grouped by tier, groups in the order their tiers first appear. */
+function byTier(entries: Iterable<[string, Tier]>): { tier: Tier; symbols: string[] }[] {
+  const groups = new Map<Tier, string[]>();
+  for (const [sym, tier] of entries) {
+    const group = groups.get(tier);
+    if (group) group.push(sym);
+    else groups.set(tier, [sym]);
+  }
+  return [...groups].map(([tier, symbols]) => ({ tier, symbols }));
 }
 
 /** The id of a request we will not process, so the client can still match the RATE_LIMITED error to it. */

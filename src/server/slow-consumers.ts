@@ -5,21 +5,22 @@
  *
  * A degraded client is unsubscribed from its live topics, so the native fan-out never queues for it and the
  * other clients' latency does not move; it gets the latest tick per symbol from the newest frame this worker
- * published on each topic. Those frames are decoded here only for degraded clients, once per frame.
+ * published on the topic of the symbol's tier (newest-frames.ts). Those frames are decoded only for degraded clients
+ * (and heartbeats), once per frame.
  *
  * Consistency: the ladder runs between message handlers, so the newest frames it reads are exactly those published
  * so far; a client returning to full rate gets a snapshot from them and is subscribed in the same step, so its
  * first live frame follows the snapshot's ticks.
  */
-import { decodeFrame } from '../wire/frame';
 import { encodeFrame } from '../wire/frame-encode';
-import { topicFor } from '../wire/formats';
-import { compareStreamIds, DataFrame, Tick } from '../wire/tick';
+import { compareStreamIds } from '../wire/tick';
+import { tierTopic } from '../protocol/tiers';
 import { Metrics } from '../metrics/metrics';
 import { encodeMode, encodeSnapshot, SnapshotTick, StreamMode } from '../protocol/messages';
 import { LadderState, SessionData, SessionState, Socket } from './session-data';
 import { degrade, restore } from './subscriptions';
 import { endWith } from './close';
+import { NewestFrames } from './newest-frames';
 
 export interface LadderOptions {
   conflateAboveBytes: number;
@@ -31,23 +32,9 @@ export interface LadderOptions {
   recoverAfterMs: number;
 }
 
-interface Published {
-  /** A text frame published on the main thread is still a string; one handed over by the main thread, its bytes. */
-  frame: string | Uint8Array;
-  binary: boolean;
-  decoded?: DataFrame;
-}
-
 export class SlowConsumerLadder {
-  /** The newest frame published on each topic by this worker. */
-  private readonly newest = new Map<string, Published>();
-
-  constructor(private readonly opts: LadderOptions, private readonly metrics: Metrics) {}
-
-  /** Hot path (worker side): one Map.set per published frame. */
-  published(topic: string, frame: string | Uint8Array, binary: boolean): void {
-    this.newest.set(topic, { frame, binary });
-  }
+  /** `frames`: the newest frame published on each topic by this worker. */
+  constructor(private readonly opts: LadderOptions, private readonly metrics: Metrics, private readonly frames: NewestFrames) {}
 
   /** Runs on a timer over every socket; for a healthy one it is a buffered-amount read and a comparison. */
   check(ws: Socket, now: number): void {
@@ -116,8 +103,8 @@ export class SlowConsumerLadder {
   private sendConflated(ws: Socket, s: SessionData, l: LadderState, now: number): void {
     l.conflatedAt = now;
     ws.cork(() => {
-      for (const sym of s.symbols) {
-        const t = this.latestTick(topicFor(s.format, sym));
+      for (const [sym, tier] of s.symbols) {
+        const t = this.frames.latestTick(tierTopic(s.format, sym, tier));
         const prev = l.lastSent.get(sym);
         if (!t || (prev !== undefined && compareStreamIds(t.id, prev) <= 0)) continue;
         const frame = encodeFrame(s.format, { sym, prev, ticks: [t] }, now, 'conflated');
@@ -138,18 +125,11 @@ export class SlowConsumerLadder {
 
   private latestTicks(s: SessionData): SnapshotTick[] {
     const out: SnapshotTick[] = [];
-    for (const sym of s.symbols) {
-      const t = this.latestTick(topicFor(s.format, sym));
+    for (const [sym, tier] of s.symbols) {
+      const t = this.frames.latestTick(tierTopic(s.format, sym, tier));
       if (t) out.push({ sym, ...t });
     }
     return out;
-  }
-
-  private latestTick(topic: string): Tick | undefined {
-    const p = this.newest.get(topic);
-    if (!p) return undefined;
-    p.decoded ??= decodeFrame(p.binary || typeof p.frame === 'string' ? p.frame : Buffer.from(p.frame).toString('utf8'));
-    return p.decoded.ticks[p.decoded.ticks.length - 1];
   }
 }
 

@@ -73,3 +73,55 @@ export function fakeWebSocket(): { WebSocket: WebSocketConstructor; sockets: Fak
   }
   return { WebSocket: Collected, sockets, last: () => sockets[sockets.length - 1] };
 }
+
+/**
+ * The server side: a uWS socket as sessions, subscriptions, the ladder and heartbeats use it, recording what they
+ * send and which topics it holds.
+ */
+export class FakeUwsSocket<D> {
+  buffered = 0;
+  /** Everything sent, oldest first. */
+  readonly sent: { data: string | Uint8Array; binary: boolean }[] = [];
+  readonly topics = new Set<string>();
+  closedWith: number | undefined;
+  corks = 0;
+
+  constructor(private readonly data: D) {}
+
+  getUserData(): D {
+    return this.data;
+  }
+
+  getBufferedAmount(): number {
+    return this.buffered;
+  }
+
+  send(data: string | Uint8Array, binary = false): number {
+    this.sent.push({ data, binary });
+    return 1;
+  }
+
+  subscribe(topic: string): boolean {
+    this.topics.add(topic);
+    return true;
+  }
+
+  unsubscribe(topic: string): boolean {
+    return this.topics.delete(topic);
+  }
+
+  cork(f: () => void): this {
+    this.corks++;
+    f();
+    return this;
+  }
+
+  end(code: number): void {
+    this.closedWith = code;
+  }
+
+  /** The text messages sent, parsed, oldest first. */
+  messages(): Record<string, unknown>[] {
+    return this.sent.filter((m) => typeof m.data === 'string').map((m) => JSON.parse(m.data as string) as Record<string, unknown>);
+  }
+}

@@ -109,6 +109,19 @@ describe('server auth', () => {
         .to.equal('malformed claims: "sub" must be a string');
     });
 
+    it('reads the realtime claim: absent is true, false restricts the token to the delayed tiers', async () => {
+      expect((await auth.verify(await hs256(good))).realtime).to.equal(true);
+      expect((await auth.verify(await hs256({ ...good, realtime: true }))).realtime).to.equal(true);
+      expect((await auth.verify(await hs256({ ...good, realtime: false }))).realtime).to.equal(false);
+    });
+
+    it('rejects a realtime claim that is not a boolean', async () => {
+      for (const realtime of ['false', 0, null, []]) {
+        expect((await rejection(auth.verify(await hs256({ ...good, realtime })))).message, JSON.stringify(realtime))
+          .to.equal('malformed claims: "realtime" must be true or false');
+      }
+    });
+
     it('rejects a token without a valid symbols claim', async () => {
       for (const symbols of [undefined, 'BTC-USD', [], {}, null]) {
         expect((await rejection(auth.verify(await hs256({ ...good, symbols }))))

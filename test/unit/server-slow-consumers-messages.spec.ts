@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { createMetrics } from '../../src/metrics/metrics';
 import { SlowConsumerLadder } from '../../src/server/slow-consumers';
+import { NewestFrames } from '../../src/server/newest-frames';
+import { FULL } from '../../src/protocol/tiers';
 import { LADDER, LIMITS, T0 } from '../helpers/ladder';
 import { newSessionData, Socket } from '../../src/server/session-data';
 import { encodeFrame } from '../../src/wire/frame-encode';
@@ -12,9 +14,10 @@ const HIGH = OPTS.conflateAboveBytes + 1;
 
 /** Records what the ladder sends, with the binary flag, and how it closes. */
 function harness(format: FormatName, symbols: string[]) {
-  const ladder = new SlowConsumerLadder(OPTS, createMetrics());
+  const newest = new NewestFrames();
+  const ladder = new SlowConsumerLadder(OPTS, createMetrics(), newest);
   const session = newSessionData(1, format, '127.0.0.1', LIMITS, undefined);
-  for (const s of symbols) session.symbols.add(s);
+  for (const s of symbols) session.symbols.set(s, FULL);
   const sent: { data: string | Uint8Array; binary: boolean }[] = [];
   const closed: [number, string][] = [];
   const topics = new Set(symbols.map((s) => topicFor(format, s)));
@@ -31,7 +34,7 @@ function harness(format: FormatName, symbols: string[]) {
   const check = (at: number) => ladder.check(ws as unknown as Socket, T0 + at);
   const publish = (sym: string, id: string) => {
     const frame = encodeFrame(format, { sym, ticks: [{ id, ts: 1, px: '1.5', sz: '2' }] }, 5, 'live');
-    ladder.published(topicFor(format, sym), typeof frame === 'string' ? Buffer.from(frame) : frame, typeof frame !== 'string');
+    newest.published(topicFor(format, sym), typeof frame === 'string' ? Buffer.from(frame) : frame, typeof frame !== 'string');
   };
   /** Conflated at `OPTS.conflateAfterMs`. */
   const conflate = () => {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { createMetrics, Metrics } from '../../src/metrics/metrics';
 import { SlowConsumerLadder } from '../../src/server/slow-consumers';
+import { NewestFrames } from '../../src/server/newest-frames';
+import { FULL } from '../../src/protocol/tiers';
 import { LADDER, LIMITS, T0 } from '../helpers/ladder';
 import { newSessionData, SessionData, SessionState, Socket } from '../../src/server/session-data';
 import { encodeFrame } from '../../src/wire/frame-encode';
@@ -36,18 +38,20 @@ async function counter(metrics: Metrics, name: string, labels: Record<string, st
 describe('slow-consumer ladder (SlowConsumerLadder.check, injected clock)', () => {
   let metrics: Metrics;
   let ladder: SlowConsumerLadder;
+  let frames: NewestFrames;
   let ws: FakeSocket;
   // Times are offsets from a wall-clock instant: the ladder keeps 0 for "not since".
     const check = (at: number) => ladder.check(ws as unknown as Socket, T0 + at);
   const publish = (sym: string, id: string) =>
-    ladder.published(topicFor('json', sym), Buffer.from(encodeFrame('json', { sym, ticks: [{ id, ts: 1, px: '1.5', sz: '2' }] }, 5, 'live') as string), false);
+    frames.published(topicFor('json', sym), Buffer.from(encodeFrame('json', { sym, ticks: [{ id, ts: 1, px: '1.5', sz: '2' }] }, 5, 'live') as string), false);
 
   beforeEach(() => {
     metrics = createMetrics();
-    ladder = new SlowConsumerLadder(OPTS, metrics);
+    frames = new NewestFrames();
+    ladder = new SlowConsumerLadder(OPTS, metrics, frames);
     const s = newSessionData(1, 'json', '127.0.0.1', LIMITS, undefined);
-    s.symbols.add('A');
-    s.symbols.add('B');
+    s.symbols.set('A', FULL);
+    s.symbols.set('B', FULL);
     ws = new FakeSocket(s);
     ws.topics.add(topicFor('json', 'A'));
     ws.topics.add(topicFor('json', 'B'));
