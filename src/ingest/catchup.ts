@@ -13,6 +13,9 @@
  *
  * A `since` beyond the frontier names a tick this gateway has not published: it is answered with RESUME_UNAVAILABLE
  * and a snapshot, never with an empty replay that would leave the client holding an id that does not exist yet.
+ *
+ * One instance per source: the real-time fan-out, and the delayed one (its history, frontier and positions are the
+ * delayed tier's). A rate tier's resume is no replay (its clients never get every tick): see `collapse`.
  */
 import { Logger } from '../log';
 import { FormatName } from '../wire/formats';
@@ -25,6 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ScanRate } from './catchup/scan-rate';
 import type { CatchupAnswer, CatchupRequest } from '../contracts/catchup';
 import type { SnapshotTick } from '../protocol/messages';
+import { tierAt } from '../protocol/tiers';
 
 export type FrameEncoderWithKind = (format: FormatName, batch: TickBatch, sent: number, kind: FrameKind) => string | Uint8Array;
 
@@ -94,18 +98,20 @@ export class Catchup {
       await sleep(FRONTIER_POLL_MS, undefined, { ref: false });
     }
     await this.reachSince(req.since, deadline, signal);
+    const rated = tierAt(req.tier).maxRate !== undefined;
     const future = new Set<string>();
     const toRead: Record<string, string> = {};
     for (const [sym, since] of Object.entries(req.since)) {
       if (compareStreamIds(since, this.frontierOf(sym)) > 0) future.add(sym);
-      else if (!this.published.history(sym)?.covers(since)) toRead[sym] = since;
+      else if (!rated && !this.published.history(sym)?.covers(since)) toRead[sym] = since;
     }
     const fetched = await this.scans.read(toRead, signal);
-    // The index is filled once, at startup: only a request that will take a snapshot waits for it, and only for the
-    // symbols memory cannot answer.
-    const snapshotted = [...req.snapshot, ...future, ...[...fetched].filter(([, f]) => f.incomplete).map(([sym]) => sym)];
-    if (snapshotted.some((sym) => this.published.history(sym)?.latest() === undefined)) await this.index.whenReady(deadline, signal);
-    return () => this.build(req, future, fetched);
+    // The index is filled once, at startup: only a request that will take a snapshot (or a rate tier's resume, which
+    // is the latest tick too) waits for it, and only for the symbols memory cannot answer.
+    const latestOf = [...req.snapshot, ...future, ...[...fetched].filter(([, f]) => f.incomplete).map(([sym]) => sym),
+      ...(rated ? Object.keys(req.since) : [])];
+    if (latestOf.some((sym) => this.published.history(sym)?.latest() === undefined)) await this.index.whenReady(deadline, signal);
+    return () => (rated ? this.collapse(req, future) : this.build(req, future, fetched));
   }
 
   /** What this gateway has published of `sym`'s stream (of every stream when the layout does not say which). */
@@ -152,16 +158,48 @@ export class Catchup {
         prev = chunk[chunk.length - 1].id;
       }
     }
+    return this.withSnapshot(frames, unavailable, toSnapshot);
+  }
+
+  /**
+   * A rate tier's resume: the client missed frames that each carried only the symbol's latest tick, so it gets just
+   * that, one `conflated` frame `{prev: since, ticks: [latest]}` when the latest is newer than its `since`, nothing
+   * when it is not (or when no tick of the symbol is known: it holds the newest there is). Only a `since` beyond the
+   * frontier is RESUME_UNAVAILABLE (and a snapshot), as for the full tier. Snapshots are the source's.
+   */
+  private collapse(req: CatchupRequest, future: Set<string>): CatchupAnswer {
+    const frames: CatchupAnswer['frames'] = [];
+    const unavailable = [...future];
+    const sent = Date.now();
+    for (const [sym, since] of Object.entries(req.since)) {
+      if (future.has(sym)) continue;
+      const latest = this.latest(sym);
+      if (latest === undefined || compareStreamIds(latest.id, since) <= 0) {
+        this.published.heldByClient(sym, since);
+        continue;
+      }
+      this.published.heldByClient(sym, latest.id);
+      const frame = this.encode(req.format, { sym, prev: since, ticks: [latest] }, sent, 'conflated');
+      frames.push(typeof frame === 'string' ? { frame, binary: false } : { frame: new Uint8Array(frame), binary: true });
+    }
+    return this.withSnapshot(frames, unavailable, [...req.snapshot, ...future]);
+  }
+
+  private withSnapshot(frames: CatchupAnswer['frames'], unavailable: string[], toSnapshot: string[]): CatchupAnswer {
     if (toSnapshot.length === 0) return { frames, unavailable };
     const ticks: SnapshotTick[] = [];
     for (const sym of toSnapshot) {
-      // Both are at or before the frontier: the history holds what was published, the index what preceded startup.
-      const t = this.published.history(sym)?.latest() ?? this.index.get(sym);
+      const t = this.latest(sym);
       if (!t) continue;
       ticks.push({ sym, ...t });
       this.published.heldByClient(sym, t.id);
     }
     return { frames, unavailable, snapshot: { position: this.published.position, ticks } };
+  }
+
+  /** Both are at or before the frontier: the history holds what was published, the index what preceded startup. */
+  private latest(sym: string): Tick | undefined {
+    return this.published.history(sym)?.latest() ?? this.index.get(sym);
   }
 
   /** Every tick of `sym` after `since` up to now, or undefined when that cannot be known for certain. */

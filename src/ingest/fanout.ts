@@ -5,14 +5,20 @@
  * Contract: synchronous, no I/O, no await, no logging per tick, and no work per client: uWebSockets.js fans a
  * published frame out natively, so a symbol with 10,000 subscribers costs the same encode as one with 1.
  * Allocation is limited to the ticks and the frames themselves: the per-symbol groups and topic names are reused.
+ *
+ * Tiers (src/protocol/tiers.ts): one instance per full tier, the real-time one fed by the reader and the delayed one
+ * fed by delayed-feed.ts, each publishing on its tier's topics with its own history and frontier. Each hands every
+ * published symbol's newest tick to its rate tiers (rate-tiers.ts): one call per symbol per read, on a reference
+ * kept with the symbol.
  */
-import { FormatName, topicFor } from '../wire/formats';
-import { compareStreamIds, TickBatch } from '../wire/tick';
+import { FormatName } from '../wire/formats';
+import { compareStreamIds, Tick, TickBatch } from '../wire/tick';
 import { Metrics } from '../metrics/metrics';
 import { Logger, onceEvery } from '../log';
 import { MalformedKind, parseEntry } from './parse-entry';
 import { SymbolHistory } from './history';
 import type { StreamLoss } from '../protocol/gap';
+import { FULL, Tier, tierTopic, TIERS } from '../protocol/tiers';
 
 const COUNTS = 4;
 /** Symbols not yet published whose catch-up position is remembered (see heldByClient). */
@@ -30,6 +36,27 @@ export interface FramePublisher {
   flush(): Promise<void> | undefined;
   /** Tells every client that entries were lost before ingest (see src/protocol/gap.ts). Rare: not the hot path. */
   announceLoss(loss: StreamLoss): void;
+}
+
+/**
+ * Where a fan-out hands each symbol's newest tick after publishing it (the rate tiers' conflater, rate-tiers.ts):
+ * `track` once per symbol, when the fan-out first sees it, then `touch` once per published batch, never per tick.
+ */
+export interface LatestTickSink<Slot> {
+  /** `prev`: what a client that caught up before the symbol's first publish holds at most ('' when none did). */
+  track(sym: string, prev: string): Slot;
+  touch(slot: Slot, latest: Tick): void;
+}
+
+export interface FanoutTier {
+  /**
+   * The delayed tier's instance: publishes on the delayed full tier's topics, and leaves the metrics of entries as
+   * such (malformed, stale, wrong stream, producer-to-publish latency) and their logs to the real-time instance,
+   * which sees the same entries first.
+   */
+  delayed: boolean;
+  /** Fed each symbol's newest tick after every publish (the rate tiers of the same source). */
+  rates?: LatestTickSink<unknown>;
 }
 
 /** What the hot path needs of the registry: one lock-free lookup per (symbol, format). */
@@ -52,6 +79,8 @@ interface SymbolState {
   lastId: string;
   /** Recent ticks, for snapshots and resumes. */
   history: SymbolHistory;
+  /** The symbol's handle in the rate tiers' conflater, if any: kept here so feeding it costs no lookup. */
+  rate: unknown;
 }
 
 /** What snapshots and resumes read of the published stream. */
@@ -90,6 +119,10 @@ export class Fanout implements PublishedHistory {
   private deliveredTotal = 0;
   /** Per format: frames, ticks delivered, wire bytes, raw bytes of the read being published. */
   private readonly counts: Float64Array;
+  /** The full tier this instance publishes: real-time, or delayed. */
+  private readonly tier: Tier;
+  private readonly tierFrames;
+  private readonly rates: LatestTickSink<unknown> | undefined;
 
   constructor(
     private readonly formats: readonly FormatName[],
@@ -101,7 +134,11 @@ export class Fanout implements PublishedHistory {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly historyPerSymbol: number,
+    private readonly tierOpts: FanoutTier = { delayed: false },
   ) {
+    this.tier = tierOpts.delayed ? TIERS.find((t) => t.delayed && t.maxRate === undefined)! : FULL;
+    this.rates = tierOpts.rates;
+    this.tierFrames = metrics.tierFramesPublished.labels(this.tier.label);
     // Label children resolved once: a labelled inc() would hash its labels on every call.
     this.frames = formats.map((f) => metrics.framesPublished.labels(f));
     this.bytes = formats.map((f) => metrics.bytesPublished.labels(f));
@@ -131,7 +168,7 @@ export class Fanout implements PublishedHistory {
       const state = this.stateOf(parsed.sym, stream);
       if (state.stream !== stream) {
         wrongStream++;
-        if (!state.refusalLogged) this.logRefusal(state, stream, id);
+        if (!state.refusalLogged && !this.tierOpts.delayed) this.logRefusal(state, stream, id);
         continue;
       }
       const ticks = state.batch.ticks;
@@ -142,8 +179,10 @@ export class Fanout implements PublishedHistory {
       if (ticks.length === 0) this.touched.push(state);
       ticks.push(parsed.tick);
     }
-    if (stale > 0) this.metrics.staleEntries.inc(stale);
-    if (wrongStream > 0) this.metrics.malformedEntries.inc({ kind: 'wrong_stream' }, wrongStream);
+    if (!this.tierOpts.delayed) {
+      if (stale > 0) this.metrics.staleEntries.inc(stale);
+      if (wrongStream > 0) this.metrics.malformedEntries.inc({ kind: 'wrong_stream' }, wrongStream);
+    }
     const sent = Date.now();
     let oldestPublished = Infinity;
     for (let i = 0; i < this.touched.length; i++) {
@@ -173,6 +212,7 @@ export class Fanout implements PublishedHistory {
         this.counts[c + 3] += typeof frame === 'string' ? wire : this.uncompressedBytes(frame);
         if (ticks[0].ts < oldestPublished) oldestPublished = ticks[0].ts;
       }
+      if (this.rates !== undefined) this.rates.touch(state.rate, ticks[ticks.length - 1]);
       // A new array, not length = 0: encoders and the publisher may keep references to the ticks they were given.
       state.batch.ticks = [];
     }
@@ -185,12 +225,17 @@ export class Fanout implements PublishedHistory {
   /**
    * Moves the read's counts into the metrics: a prom-client call costs about as much as encoding a tick, so the hot
    * loop adds to plain numbers and the counters move once per read. The latency histogram gets the read's worst
-   * case: the oldest tick published.
+   * case: the oldest tick published; it measures the real-time instance only (the delayed one adds --delay-s).
+   *
+   * The per-format counters (frames, bytes, ticks delivered) count every tier: both full-tier instances and the rate
+   * tiers (rate-tiers.ts) add to them; tierFramesPublished splits the frames by tier.
    */
   private flushCounts(sent: number, oldestPublished: number): void {
+    let frames = 0;
     for (let f = 0; f < this.formats.length; f++) {
       const c = f * COUNTS;
       if (this.counts[c] === 0) continue;
+      frames += this.counts[c];
       this.frames[f].inc(this.counts[c]);
       this.delivered[f].inc(this.counts[c + 1]);
       this.deliveredTotal += this.counts[c + 1];
@@ -198,7 +243,8 @@ export class Fanout implements PublishedHistory {
       this.rawBytes[f].inc(this.counts[c + 3]);
       this.counts.fill(0, c, c + COUNTS);
     }
-    if (oldestPublished !== Infinity) this.metrics.producerToPublish.observe(Math.max(0, sent - oldestPublished) / 1000);
+    if (frames > 0) this.tierFrames.inc(frames);
+    if (oldestPublished !== Infinity && !this.tierOpts.delayed) this.metrics.producerToPublish.observe(Math.max(0, sent - oldestPublished) / 1000);
   }
 
   /**
@@ -249,8 +295,9 @@ export class Fanout implements PublishedHistory {
     let state = this.symbols.get(sym);
     if (state === undefined) {
       // Every tick up to what a catch-up gave a client was published before this process started.
-      state = { batch: { sym, ticks: [] }, stream, refusalLogged: false, topics: this.formats.map((f) => topicFor(f, sym)),
-        lastId: this.heldAhead.get(sym) ?? '', history: new SymbolHistory(this.historyPerSymbol) };
+      const lastId = this.heldAhead.get(sym) ?? '';
+      state = { batch: { sym, ticks: [] }, stream, refusalLogged: false, topics: this.formats.map((f) => tierTopic(f, sym, this.tier)),
+        lastId, history: new SymbolHistory(this.historyPerSymbol), rate: this.rates?.track(sym, lastId) };
       this.symbols.set(sym, state);
       this.heldAhead.delete(sym);
     }
@@ -275,6 +322,7 @@ export class Fanout implements PublishedHistory {
   }
 
   private malformed(kind: MalformedKind, id: string): void {
+    if (this.tierOpts.delayed) return;
     this.metrics.malformedEntries.inc({ kind });
     this.logBad(kind, (suppressed) => this.log.warn({ kind, id, suppressed }, 'skipping malformed stream entry'));
   }

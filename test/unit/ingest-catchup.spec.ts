@@ -369,3 +369,44 @@ describe('ingest: SymbolHistory', () => {
     expect(h.holdsPublishedAfter('6-0')).to.equal(true);
   });
 });
+
+describe('ingest: Catchup of a rate tier', () => {
+  const tick = (id: string): Tick => ({ id, ts: 1, px: '1.00', sz: '1' });
+  const withKind = (_format: string, batch: { sym: string; prev?: string; ticks: Tick[] }, _sent: number, kind: string) =>
+    JSON.stringify({ kind, sym: batch.sym, prev: batch.prev, ids: batch.ticks.map((t) => t.id) });
+  const rateCatchup = (s: FakeStream, history: PublishedHistory, timeoutMs = 5000) => new Catchup(history, s.control,
+    { streams: ['s'], streamOf: () => 's', maxReplayTicks: 10_000, scanLimit: 10_000, scanRate: 1e9, timeoutMs }, withKind, silent);
+  const TIER_4 = 3; // TIERS: full, 1/s, 2/s, 4/s, …
+
+  it('answers a resume with one conflated frame holding the latest tick, prev the since, and no stream read', async () => {
+    const s = new FakeStream();
+    const ids = s.add(10, 1);
+    const held: string[] = [];
+    // Memory holds only the last 3: a full-tier resume from ids[2] would read the stream.
+    const history = { ...published(ids[9], { S0: ids.slice(7).map(tick) }), heldByClient: (sym: string, id: string) => held.push(`${sym}@${id}`) };
+    const answer = (await rateCatchup(s, history).prepare({ format: 'json', tier: TIER_4, snapshot: [], since: { S0: ids[2] } }))();
+    expect(answer.frames.map((f) => JSON.parse(f.frame as string))).to.deep.equal([{ kind: 'conflated', sym: 'S0', prev: ids[2], ids: [ids[9]] }]);
+    expect(answer.unavailable).to.deep.equal([]);
+    expect(answer.snapshot).to.equal(undefined);
+    expect(held).to.deep.equal([`S0@${ids[9]}`]);
+    expect(s.calls).to.deep.equal([]);
+  });
+
+  it('sends nothing for a since at the latest tick, and RESUME_UNAVAILABLE with a snapshot only for a since beyond the frontier', async () => {
+    const s = new FakeStream();
+    const ids = s.add(10, 2);
+    const history = published(ids[9], { S0: ids.filter((_, i) => i % 2 === 0).map(tick), S1: ids.filter((_, i) => i % 2 === 1).map(tick) });
+    const answer = (await rateCatchup(s, history, 100).prepare({ format: 'json', tier: TIER_4, snapshot: [], since: { S0: ids[8], S1: '99999999999999-0' } }))();
+    expect(answer.frames).to.deep.equal([]);
+    expect(answer.unavailable).to.deep.equal(['S1']);
+    expect(answer.snapshot?.ticks.map((t) => `${t.sym}@${t.id}`)).to.deep.equal([`S1@${ids[9]}`]);
+  });
+
+  it('snapshots as the source tier does', async () => {
+    const s = new FakeStream();
+    const ids = s.add(10, 1);
+    const history = published(ids[9], { S0: ids.map(tick) });
+    const answer = (await rateCatchup(s, history).prepare({ format: 'json', tier: TIER_4, snapshot: ['S0'], since: {} }))();
+    expect(answer).to.deep.equal({ frames: [], unavailable: [], snapshot: { position: ids[9], ticks: [{ sym: 'S0', ...tick(ids[9]) }] } });
+  });
+});

@@ -186,3 +186,27 @@ describe('ingest: Fanout with the real encoders', () => {
     expect(results[1]).to.deep.equal(results[0]);
   });
 });
+
+describe('ingest: Fanout of the delayed tier', () => {
+  it('publishes on the delayed full tier\'s topics, counts its frames as tier "delayed", and leaves entry metrics to the real-time instance', async () => {
+    const metrics = createMetrics();
+    const registry = SharedRegistry.create({ topicCapacity: 64, sessionCapacity: 64 });
+    registry.openSession(1, 0, 0);
+    registry.addSubscription(1, 'json@d/A');
+    registry.addSubscription(1, topicFor('json', 'A'));
+    const topics: string[] = [];
+    const publisher = { publish: (topic: string) => topics.push(topic), flush: () => undefined, announceLoss: () => undefined };
+    const live = new Fanout(['json'], () => 'f', () => 1, registry, publisher, metrics, silent, 16);
+    const delayed = new Fanout(['json'], () => 'f', () => 1, registry, publisher, metrics, silent, 16, { delayed: true });
+    for (const fanout of [live, delayed]) {
+      fanout.publishEntries('s', [entry('2-0', 'A')]);
+      fanout.publishEntries('s', [entry('1-0', 'A'), ['1-1', null], entry('3-0', 'A')]);
+    }
+    expect(topics).to.deep.equal(['json/A', 'json/A', 'json@d/A', 'json@d/A']);
+    const byTier = Object.fromEntries((await metrics.tierFramesPublished.get()).values.map((v) => [v.labels.tier, v.value]));
+    expect(byTier).to.deep.equal({ full: 2, delayed: 2 });
+    expect((await metrics.staleEntries.get()).values[0].value).to.equal(1);
+    expect((await metrics.malformedEntries.get()).values.reduce((n, v) => n + v.value, 0)).to.equal(1);
+    expect((await metrics.framesPublished.get()).values.find((v) => v.labels.format === 'json')?.value).to.equal(4);
+  });
+});

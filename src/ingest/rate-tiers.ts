@@ -1,0 +1,178 @@
+/**
+ * The rate tiers of one source (the real-time fan-out, or the delayed one): a conflater that gives each symbol at
+ * most r frames per second on the tier `r/s` (src/protocol/tiers.ts).
+ *
+ * The fan-out hands it each symbol's newest tick once per published batch (touch: O(1), no lookup, no allocation
+ * unless the symbol was clean). Per tier, a fixed-phase timer (every 1000/r ms, running only while some symbol is
+ * dirty for that tier) emits, for each symbol whose newest tick is newer than what the tier last emitted, one
+ * `conflated` frame `{sym, prev: <tier's last emitted id>, ticks: [newest]}`, encoded once per format whose tier
+ * topic has subscribers and published on that topic, then flushes the publisher once. So a symbol that goes quiet
+ * still gets its last tick within one interval, and the work is per (symbol, tier, format), never per client.
+ *
+ * `prev` chains each tier's frames whether or not anyone was subscribed: a client that caught up holds an id at or
+ * after it (an overlap, never a gap). Before a tier's first frame of a symbol, `prev` is what the fan-out started
+ * the symbol from (the oldest id a catch-up gave a client before the symbol was first published, else none).
+ */
+import { Logger, onceEvery } from '../log';
+import { Metrics } from '../metrics/metrics';
+import { RATE_TIERS, Tier, tierTopic, TIERS } from '../protocol/tiers';
+import { FormatName } from '../wire/formats';
+import { compareStreamIds, Tick } from '../wire/tick';
+import type { FrameEncoderWithKind } from './catchup';
+import type { FramePublisher, LatestTickSink, SubscriberCounts } from './fanout';
+
+/** One symbol's conflation state; the fan-out keeps the reference on its own per-symbol state. */
+export interface RateSlot {
+  readonly sym: string;
+  /** topics[t][f]: the topic of tier t in format f. */
+  readonly topics: string[][];
+  latest: Tick | undefined;
+  /** emitted[t]: the id tier t last emitted for the symbol ('' none). */
+  readonly emitted: string[];
+  /** Bit t set: the symbol is in tier t's dirty list. */
+  dirty: number;
+}
+
+export interface RateTiersOptions {
+  formats: readonly FormatName[];
+  /** The delayed source's rate tiers (`delayed 4/s` …), or the real-time ones (`4/s` …). */
+  delayed: boolean;
+  encode: FrameEncoderWithKind;
+  /** Bytes of a frame before compression (for the compression-ratio metric). */
+  uncompressedBytes(frame: string | Uint8Array): number;
+  registry: SubscriberCounts;
+  publisher: FramePublisher;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/** Per format: frames, ticks delivered, wire bytes, raw bytes of one timer run. */
+const COUNTS = 4;
+
+export class RateTiers implements LatestTickSink<RateSlot> {
+  private readonly tiers: Tier[];
+  private readonly dirty: RateSlot[][];
+  private readonly timers: (NodeJS.Timeout | undefined)[];
+  private readonly tierFrames;
+  private readonly frames;
+  private readonly delivered;
+  private readonly bytes;
+  private readonly rawBytes;
+  private readonly counts: Float64Array;
+  private readonly logBad = onceEvery(10_000);
+  private stopped = false;
+
+  constructor(private readonly opts: RateTiersOptions) {
+    this.tiers = RATE_TIERS.map((r) => TIERS.find((t) => t.delayed === opts.delayed && t.maxRate === r)!);
+    this.dirty = this.tiers.map(() => []);
+    this.timers = this.tiers.map(() => undefined);
+    const { metrics, formats } = opts;
+    this.tierFrames = this.tiers.map((t) => metrics.tierFramesPublished.labels(t.label));
+    this.frames = formats.map((f) => metrics.framesPublished.labels(f));
+    this.delivered = formats.map((f) => metrics.ticksDelivered.labels(f));
+    this.bytes = formats.map((f) => metrics.bytesPublished.labels(f));
+    this.rawBytes = formats.map((f) => metrics.rawBytesPublished.labels(f));
+    this.counts = new Float64Array(formats.length * COUNTS);
+  }
+
+  track(sym: string, prev: string): RateSlot {
+    return {
+      sym,
+      topics: this.tiers.map((t) => this.opts.formats.map((f) => tierTopic(f, sym, t))),
+      latest: undefined,
+      emitted: this.tiers.map(() => prev),
+      dirty: 0,
+    };
+  }
+
+  touch(slot: RateSlot, latest: Tick): void {
+    slot.latest = latest;
+    if (slot.dirty === (1 << this.tiers.length) - 1) return;
+    for (let t = 0; t < this.tiers.length; t++) {
+      if ((slot.dirty & (1 << t)) !== 0) continue;
+      slot.dirty |= 1 << t;
+      this.dirty[t].push(slot);
+      if (this.timers[t] === undefined && !this.stopped) this.startTimer(t);
+    }
+  }
+
+  /** Clears the timers; nothing is emitted after this. */
+  stop(): void {
+    this.stopped = true;
+    for (let t = 0; t < this.timers.length; t++) {
+      clearInterval(this.timers[t]);
+      this.timers[t] = undefined;
+    }
+  }
+
+  /** An interval, not a timeout per frame: its phase stays fixed, so frames of one symbol are never closer than 1000/r ms. */
+  private startTimer(t: number): void {
+    const timer = setInterval(() => this.emit(t), 1000 / this.tiers[t].maxRate!);
+    timer.unref();
+    this.timers[t] = timer;
+  }
+
+  /** One run of tier t's timer: a frame per dirty symbol; the timer stops once a run finds nothing dirty. */
+  private emit(t: number): void {
+    const dirty = this.dirty[t];
+    if (dirty.length === 0) {
+      clearInterval(this.timers[t]);
+      this.timers[t] = undefined;
+      return;
+    }
+    const { formats, registry, publisher } = this.opts;
+    const sent = Date.now();
+    let published = 0;
+    for (let i = 0; i < dirty.length; i++) {
+      const slot = dirty[i];
+      slot.dirty &= ~(1 << t);
+      const latest = slot.latest!;
+      const prev = slot.emitted[t];
+      if (compareStreamIds(latest.id, prev) <= 0) continue;
+      slot.emitted[t] = latest.id;
+      // One batch per frame: encoders and the publisher may keep references to what they were given.
+      const batch = { sym: slot.sym, prev, ticks: [latest] };
+      for (let f = 0; f < formats.length; f++) {
+        const topic = slot.topics[t][f];
+        const subscribers = registry.subscriberCount(topic);
+        if (subscribers === 0) continue;
+        let frame: string | Uint8Array;
+        try {
+          frame = this.opts.encode(formats[f], batch, sent, 'conflated');
+        } catch (err) {
+          this.encodeFailed(formats[f], slot.sym, this.tiers[t], err);
+          continue;
+        }
+        publisher.publish(topic, frame, typeof frame !== 'string');
+        published++;
+        const c = f * COUNTS;
+        const wire = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
+        this.counts[c]++;
+        this.counts[c + 1] += subscribers;
+        this.counts[c + 2] += wire;
+        this.counts[c + 3] += typeof frame === 'string' ? wire : this.opts.uncompressedBytes(frame);
+      }
+    }
+    dirty.length = 0;
+    if (published === 0) return;
+    this.tierFrames[t].inc(published);
+    for (let f = 0; f < formats.length; f++) {
+      const c = f * COUNTS;
+      if (this.counts[c] === 0) continue;
+      this.frames[f].inc(this.counts[c]);
+      this.delivered[f].inc(this.counts[c + 1]);
+      this.bytes[f].inc(this.counts[c + 2]);
+      this.rawBytes[f].inc(this.counts[c + 3]);
+      this.counts.fill(0, c, c + COUNTS);
+    }
+    // Nothing waits for it: a rate tier's frames are acked by nobody, the live read that fed them already was.
+    void publisher.flush();
+  }
+
+  /** As in the fan-out: guards against an encoder bug, counted and logged, never silent. */
+  private encodeFailed(format: FormatName, sym: string, tier: Tier, err: unknown): void {
+    this.opts.metrics.encodeErrors.inc({ format });
+    const message = err instanceof Error ? err.message : String(err);
+    this.logBad(`encode:${format}`, (suppressed) => this.opts.log.error({ format, sym, tier: tier.label, err: message, suppressed }, 'cannot encode conflated frame'));
+  }
+}
