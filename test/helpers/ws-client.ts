@@ -21,6 +21,10 @@ export interface FrameRecord {
   kind: string;
   prev: string | undefined;
   ids: string[];
+  /** The frame's `sent` (the gateway's clock when it encoded it). */
+  sent: number;
+  /** This process's clock when the frame arrived. */
+  at: number;
 }
 
 export class TestClient {
@@ -31,6 +35,8 @@ export class TestClient {
   readonly order: string[] = [];
 
   readonly replies: Reply[] = [];
+  /** replyAt[i]: this process's clock when replies[i] arrived. */
+  readonly replyAt: number[] = [];
   /** Binary frames on a JSON connection: a test asserts this stays empty. */
   readonly unexpected: Buffer[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
@@ -48,11 +54,12 @@ export class TestClient {
         list.push(...(m.ticks as JsonTick[]));
         this.ticks.set(m.sym as string, list);
         this.frames.push({ sym: m.sym as string, kind: (m.kind as string) ?? 'live', prev: m.prev as string | undefined,
-          ids: (m.ticks as JsonTick[]).map((t) => t.id) });
+          ids: (m.ticks as JsonTick[]).map((t) => t.id), sent: m.sent as number, at: Date.now() });
         this.order.push(`ticks:${m.sym as string}`);
       } else {
         this.order.push(m.type);
         this.replies.push(m);
+        this.replyAt.push(Date.now());
       }
     });
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));

@@ -48,7 +48,7 @@ describe('README protocol examples', () => {
 
   it('show a request, a data frame and every kind of control message', () => {
     const shown = new Set(examples.map((t) => (kind(t) === 'control' ? decodeControl(t).type : kind(t))));
-    expect([...shown].sort()).to.deep.equal(['ack', 'error', 'gap', 'mode', 'refusal', 'request', 'snapshot', 'ticks']);
+    expect([...shown].sort()).to.deep.equal(['ack', 'error', 'gap', 'heartbeat', 'mode', 'refusal', 'request', 'snapshot', 'ticks']);
   });
 
   it('are requests the gateway parses and the SDK writes byte for byte', () => {
