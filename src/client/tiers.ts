@@ -28,6 +28,8 @@ export interface SubscribeFields {
 /** What a subscribe changes in the book, to apply its reply or undo it when the server refuses it. */
 export interface SubscribePlan {
   fields: SubscribeFields;
+  /** The tier the request asks for. */
+  tier: Tier;
   /** Symbols new to the wanted set. */
   added: string[];
   /** Wanted symbols this request moves to another tier, with the tier they had. */
@@ -89,7 +91,7 @@ export class TierBook {
    */
   subscribe(symbols: string[], options: TierOptions & { snapshot?: boolean }, lastId: (sym: string) => string | undefined): SubscribePlan {
     const tier = tierFor(options.maxRate, options.delayed === true);
-    const plan: SubscribePlan = { fields: { symbols }, added: [], moved: new Map(), rechained: [] };
+    const plan: SubscribePlan = { fields: { symbols }, tier, added: [], moved: new Map(), rechained: [] };
     const since: Record<string, string> = {};
     for (const sym of symbols) {
       const before = this.wanted.get(sym);
@@ -115,10 +117,13 @@ export class TierBook {
     return plan;
   }
 
-  /** The server refused the request: its new symbols are not wanted, and the moved ones stay where they were. */
+  /**
+   * The server refused the request: its new symbols are not wanted, and the moved ones stay where they were. A symbol
+   * a later subscribe has moved on is that request's to settle.
+   */
   undo(plan: SubscribePlan): void {
-    for (const sym of plan.added) this.forget(sym);
-    for (const [sym, before] of plan.moved) this.wanted.set(sym, before);
+    for (const sym of plan.added) if (this.wanted.get(sym) === plan.tier) this.forget(sym);
+    for (const [sym, before] of plan.moved) if (this.wanted.get(sym) === plan.tier) this.wanted.set(sym, before);
   }
 
   /** The server's ack of a subscribe of `symbols`: the tier it states for them (none stated: full real time). */

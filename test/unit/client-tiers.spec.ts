@@ -307,6 +307,20 @@ describe('client SDK: subscription tiers (maxRate, delayed, heartbeats)', functi
     expect([client.tierOf('A')?.label, client.tierOf('B'), client.lastId('A')]).to.deep.equal(['delayed', undefined, '10-0']);
   });
 
+  it('does not let a refused move undo a later move of the same symbol', async () => {
+    client = connect(gateway.url);
+    await client.subscribe(['A'], { maxRate: 1 });
+    gateway.onRequest = (r, ws, conn) => {
+      if (r.maxRate === 4) ws.send(encodeError({ id: r.id, code: 'CAPACITY_EXCEEDED', message: 'retry later' }));
+      else tierAck(r, ws, conn);
+    };
+    const refused = client.subscribe(['A'], { maxRate: 4 }).catch((e: unknown) => e);
+    const later = client.subscribe(['A'], { maxRate: 10 });
+    expect(await refused).to.have.property('code', 'CAPACITY_EXCEEDED');
+    await later;
+    expect([client.tierOf('A')?.label, client.grantedTier('A')?.label]).to.deep.equal(['10/s', '10/s']);
+  });
+
   it('after a move across chains made while disconnected, resubscribes that symbol with a snapshot, not since', async () => {
     client = connect(gateway.url, { reconnect: { initialDelayMs: 200, maxDelayMs: 200 } });
     await client.subscribe(['A', 'B']);
