@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { PrivateRedis } from '../../src/demo/private-redis';
 import { symbolNames } from '../../src/producer/random-walk';
-import { FLAG_BINARY, FLAG_LZ4, FRAME_VERSION } from '../../src/wire/frame';
+import { FLAG_BINARY, FLAG_LZ4, FRAME_VERSION, KIND_MASK, KIND_SHIFT } from '../../src/wire/frame';
+import { FRAME_KINDS } from '../../src/wire/tick';
 import { launchChromium } from '../helpers/browser';
 import { CLI, GatewayProcess, metricValue, repoRoot, startGateway, waitUntil } from '../helpers/gateway';
 import { killAll, track } from '../helpers/processes';
@@ -101,7 +102,9 @@ describe('demo page (the live ticker board at /)', function () {
 
     const ws = await newestSocket(sockets, 2);
     expect(ws.url).to.contain('format=binary&compression=none');
-    expect(new Set(ws.binaryHeaders.map(String))).to.deep.equal(new Set([String([FRAME_VERSION, FLAG_BINARY])]));
+    // The watchlist's 4/s frames are of kind conflated (flag bits 2–3).
+    const conflated = FRAME_KINDS.indexOf('conflated') << KIND_SHIFT;
+    expect(new Set(ws.binaryHeaders.map(String))).to.deep.equal(new Set([String([FRAME_VERSION, FLAG_BINARY | conflated])]));
     await waitUntil('the JSON connection to close', () => sockets[0].closed);
   });
 
@@ -115,7 +118,7 @@ describe('demo page (the live ticker board at /)', function () {
     // Small batches are sent uncompressed (the gateway's LZ4 threshold) and say so in the flags: either is valid.
     for (const [version, flags] of ws.binaryHeaders) {
       expect(version).to.equal(FRAME_VERSION);
-      expect(flags & ~FLAG_LZ4).to.equal(FLAG_BINARY);
+      expect(flags & ~FLAG_LZ4 & ~KIND_MASK).to.equal(FLAG_BINARY);
     }
     await waitUntil('the uncompressed binary connection to close', () => sockets[1].closed);
   });
