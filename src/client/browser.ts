@@ -7,7 +7,9 @@ import { ClientOptions, TickgateClient, WebSocketConstructor } from './client';
 
 export { TickgateClient } from './client';
 export type { ClientOptions, ClientEvents, GapEvent, SubscribeOptions, WebSocketConstructor, WebSocketLike } from './client';
-export type { ModeChange, SnapshotFrame, SnapshotTick, StreamMode } from '../protocol/messages';
+export type { Heartbeat, ModeChange, SnapshotFrame, SnapshotTick, StreamMode } from '../protocol/messages';
+export type { RateTier, Tier } from '../protocol/tiers';
+export type { TierOptions } from './tiers';
 export { TickgateError } from './errors';
 export type { ClientErrorCode } from './errors';
 export { decodeFrame } from '../wire/frame';

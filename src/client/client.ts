@@ -26,11 +26,18 @@
  * delivered: no gap, its old ticks are dropped). Snapshot frames move the held ids forward. On reconnect the
  * resubscription carries `since` (the held ids), so the server replays what the client missed; symbols the server
  * can no longer replay are reported as `resumeUnavailable` and come back as a snapshot.
+ *
+ * Tiers (issue 16, tiers.ts): each wanted symbol has the tier the application asked for, restored on reconnect by one
+ * subscribe per tier. A rate tier's `conflated` frames chain by `prev` (each names the tier's previous frame), so
+ * there a `prev` newer than the held id is a gap; the slow-consumer ladder's conflated frames skip on purpose and are
+ * not. A heartbeat naming an id newer than the held one means the client missed frames (stalled, not quiet): a gap,
+ * refreshed by a snapshot like an announced loss.
  */
 import { CLOSES, isTransientError, reconnectsAtOnce, shouldReconnect } from '../protocol/codes';
 import { decodeGapMessage, StreamLoss } from '../protocol/gap';
-import { decodeError, decodeMode, decodeSnapshot, ErrorReply, ModeChange, SnapshotFrame, StreamMode } from '../protocol/messages';
+import { decodeError, decodeHeartbeat, decodeMode, decodeSnapshot, ErrorReply, Heartbeat, ModeChange, SnapshotFrame, StreamMode } from '../protocol/messages';
 import { encodeRequest, OutgoingRequest } from '../protocol/requests';
+import { Tier } from '../protocol/tiers';
 import { decodeFrame } from '../wire/frame';
 import { Compression } from '../wire/formats';
 import { DEFAULT_MAX_RAW_LENGTH } from '../wire/lz4-block';
@@ -38,6 +45,7 @@ import { compareStreamIds, DataFrame } from '../wire/tick';
 import { BackoffOptions, DEFAULT_BACKOFF, reconnectDelay } from './backoff';
 import { Emitter } from './emitter';
 import { TickgateError } from './errors';
+import { SubscribeFields, SubscribePlan, TierBook, TierOptions } from './tiers';
 import { gatewayUrls } from './urls';
 
 /**
@@ -70,7 +78,11 @@ export interface ClientOptions {
   maxFrameBytes?: number;
 }
 
-export interface SubscribeOptions {
+/**
+ * `maxRate` and `delayed` choose the symbols' tier (TierOptions); a held symbol asked for on another tier moves there
+ * without a gap.
+ */
+export interface SubscribeOptions extends TierOptions {
   /** Ask for one snapshot frame (the latest tick of each symbol) before the live flow; emitted as `snapshot`. */
   snapshot?: boolean;
 }
@@ -78,14 +90,15 @@ export interface SubscribeOptions {
 /**
  * Ticks of `sym` may have been missed. Either a frame's `prev` (`got`; undefined if the frame had none) is not the
  * held id `expected`, or the gateway announced entries lost before it could read them (`loss`; `expected` is then
- * the held id, undefined if none yet): the client asks for a fresh snapshot of every symbol it holds, emitted as
- * `snapshot`.
+ * the held id, undefined if none yet), or a heartbeat named a newer id `got` than the held one (`stalled`). For the
+ * last two the client asks for a fresh snapshot of the symbols concerned, emitted as `snapshot`.
  */
 export interface GapEvent {
   sym: string;
   expected: string | undefined;
   got: string | undefined;
   loss?: StreamLoss;
+  stalled?: true;
 }
 
 export interface ClientEvents {
@@ -102,6 +115,11 @@ export interface ClientEvents {
   gap: [gap: GapEvent];
   /** The server could not replay these symbols from the held ids on reconnect; a snapshot of them follows. */
   resumeUnavailable: [event: { symbols: string[] }];
+  /**
+   * The subscribed symbols that had no data frame for the gateway's quiet interval, each with the last id on its
+   * topic (null: none yet). Restricted to the symbols the client wants; a stalled one is also reported as `gap`.
+   */
+  heartbeat: [heartbeat: Heartbeat];
   /** The server changed this connection's delivery mode (slow consumer ladder); every connection starts in `full`. */
   mode: [change: ModeChange];
   close: [code: number, reason: string];
@@ -128,9 +146,11 @@ type Op = RequestBody['op'];
 interface PendingRequest {
   op: Op;
   waiters: Waiter[];
-  /** Symbols this subscribe added to the wanted set: dropped again if the server refuses the request. */
-  added?: string[];
-  /** The subscribe sent on a new connection to restore the wanted set. */
+  /** The symbols the request names: a heartbeat does not judge them while their catch-up is on its way. */
+  symbols?: string[];
+  /** What this subscribe changed in the wanted set: undone if the server refuses the request. */
+  plan?: SubscribePlan;
+  /** A subscribe sent on a new connection to restore the wanted set (one per tier). */
   restoring?: boolean;
 }
 
@@ -146,7 +166,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
   private readonly backoff: BackoffOptions | null;
   private readonly maxFrameBytes: number;
   private socket: WebSocketLike | null = null;
-  private readonly wanted = new Set<string>();
+  private readonly wanted = new TierBook();
   private readonly pending = new Map<number, PendingRequest>();
   /** Subscribe (and resume) calls to settle with the resubscription sent on the next open. */
   private waitingForOpen: Waiter[] = [];
@@ -201,7 +221,17 @@ export class TickgateClient extends Emitter<ClientEvents> {
 
   /** The symbols the client keeps subscribed, across reconnects. */
   get symbols(): string[] {
-    return [...this.wanted];
+    return this.wanted.symbols();
+  }
+
+  /** The tier the client asks for `sym` and restores on reconnect (rounded as the server rounds); undefined if not subscribed. */
+  tierOf(sym: string): Tier | undefined {
+    return this.wanted.tierOf(sym);
+  }
+
+  /** The tier the server's last subscribe ack for `sym` stated. */
+  grantedTier(sym: string): Tier | undefined {
+    return this.wanted.grantedOf(sym);
   }
 
   get isOpen(): boolean {
@@ -234,19 +264,19 @@ export class TickgateClient extends Emitter<ClientEvents> {
    */
   subscribe(symbols: string[], options: SubscribeOptions = {}): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
-    const added = symbols.filter((s) => !this.wanted.has(s));
-    for (const s of added) this.wanted.add(s);
+    const plan = this.wanted.subscribe(symbols, options, (sym) => this.lastIds.get(sym));
     if (!this.isOpen) {
+      for (const s of plan.rechained) this.lastIds.delete(s); // the resubscription starts them from a snapshot
       if (options.snapshot) this.snapshotFresh = true;
       return new Promise((resolve, reject) => this.waitingForOpen.push({ resolve, reject }));
     }
-    return this.request({ op: 'subscribe', symbols, ...(options.snapshot && { snapshot: true }) }, added);
+    return new Promise((resolve, reject) => this.send({ op: 'subscribe', ...plan.fields }, [{ resolve, reject }], { plan }));
   }
 
   unsubscribe(symbols: string[]): Promise<void> {
     if (this.closed) return Promise.reject(closedError());
     for (const s of symbols) {
-      this.wanted.delete(s);
+      this.wanted.forget(s);
       this.lastIds.delete(s); // a later subscribe starts a new chain, not a gap
     }
     // A new connection starts with no subscriptions: there is nothing to undo on the server.
@@ -298,14 +328,14 @@ export class TickgateClient extends Emitter<ClientEvents> {
     this.rejectAll(closedError());
   }
 
-  private request(body: RequestBody, added?: string[]): Promise<void> {
-    return new Promise((resolve, reject) => this.send(body, [{ resolve, reject }], { added }));
+  private request(body: RequestBody): Promise<void> {
+    return new Promise((resolve, reject) => this.send(body, [{ resolve, reject }]));
   }
 
   /** Sends a request whose ack or error settles `waiters`. */
-  private send(body: RequestBody, waiters: Waiter[], about: Pick<PendingRequest, 'added' | 'restoring'> = {}): void {
+  private send(body: RequestBody, waiters: Waiter[], about: Pick<PendingRequest, 'plan' | 'restoring'> = {}): void {
     const id = this.nextId++;
-    this.pending.set(id, { op: body.op, waiters, ...about });
+    this.pending.set(id, { op: body.op, waiters, ...('symbols' in body && { symbols: body.symbols }), ...about });
     this.socket!.send(encodeRequest({ ...body, id }));
   }
 
@@ -342,18 +372,12 @@ export class TickgateClient extends Emitter<ClientEvents> {
     const waiters = this.waitingForOpen;
     this.waitingForOpen = [];
     if (this.wanted.size > 0) {
-      // Resume: symbols with a held id continue from it (`since`); the others start from a snapshot when this is a
-      // reconnect (their earlier ticks were never seen) or when a queued subscribe asked for one.
-      const symbols = [...this.wanted];
-      const since: Record<string, string> = {};
-      let fresh = false;
-      for (const s of symbols) {
-        const id = this.lastIds.get(s);
-        if (id === undefined) fresh = true;
-        else since[s] = id;
-      }
-      // The backoff restarts only once the wanted set is restored (see the error path in applyError).
-      this.send({ op: 'subscribe', symbols, snapshot: fresh && snapshotFresh, since }, waiters, { restoring: true });
+      // Resume, one subscribe per tier: symbols with a held id continue from it (`since`); the others start from a
+      // snapshot when this is a reconnect (their earlier ticks were never seen) or when a queued subscribe asked for
+      // one. The backoff restarts only once all of them are acked (see the error path in applyError).
+      const groups: SubscribeFields[] = this.wanted.restore((sym) => this.lastIds.get(sym), snapshotFresh);
+      const split = allOf(waiters, groups.length);
+      groups.forEach((fields, i) => this.send({ op: 'subscribe', ...fields }, split[i], { restoring: true }));
     } else {
       this.markRestored();
       this.settle(waiters); // unsubscribed again before the connection opened
@@ -373,7 +397,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     }
     // The gateway writes data frames with "type" first: skip parsing them twice on the common path.
     if (data.startsWith('{"type":"ticks"')) return this.emitFrame(data);
-    let msg: { type?: unknown; id?: unknown };
+    let msg: { type?: unknown; id?: unknown; maxRate?: unknown; delayed?: unknown };
     try {
       msg = JSON.parse(data);
     } catch {
@@ -388,11 +412,15 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (msg.type === 'snapshot') return this.applySnapshot(msg);
     if (msg.type === 'mode') return this.applyMode(msg);
     if (msg.type === 'gap') return this.applyLoss(msg as Record<string, unknown>);
+    if (msg.type === 'heartbeat') return this.applyHeartbeat(msg);
     if (msg.type === 'error') return this.applyError(decodeError(msg));
     const request = this.pending.get(msg.id as number);
     if (request) {
       this.pending.delete(msg.id as number);
-      if (request.restoring) this.markRestored();
+      if (request.op === 'subscribe') this.wanted.grant(request.symbols ?? [], msg);
+      // A chain the request's snapshot did not restart (no tick of the symbol on the new tier yet) starts afresh.
+      for (const s of request.plan?.rechained ?? []) this.lastIds.delete(s);
+      if (request.restoring && ![...this.pending.values()].some((r) => r.restoring)) this.markRestored();
       for (const w of request.waiters) w.resolve();
     }
   }
@@ -417,7 +445,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
       return;
     }
     this.pending.delete(reply.id as number);
-    if (request.added) for (const s of request.added) this.wanted.delete(s);
+    if (request.plan) this.wanted.undo(request.plan);
     if (request.op === 'pause') this.pausedByApp = false;
     else if (request.op === 'resume') this.pausedByApp = true;
     for (const w of request.waiters) w.reject(err);
@@ -439,10 +467,7 @@ export class TickgateClient extends Emitter<ClientEvents> {
     const last = this.lastIds.get(sym);
     let ticks = frame.ticks;
     if (last !== undefined) {
-      const prev = frame.prev;
-      if (frame.kind !== 'conflated' && (prev === undefined || compareStreamIds(prev, last) > 0)) {
-        this.emit('gap', { sym, expected: last, got: prev });
-      }
+      if (this.missed(frame, last)) this.emit('gap', { sym, expected: last, got: frame.prev });
       const kept = ticks.filter((t) => compareStreamIds(t.id, last) > 0);
       if (kept.length !== ticks.length) {
         this.duplicates += ticks.length - kept.length;
@@ -455,6 +480,17 @@ export class TickgateClient extends Emitter<ClientEvents> {
     this.emit('ticks', frame);
   }
 
+  /**
+   * Whether a frame of a symbol holding `last` shows ticks were missed: a live or replay frame whose `prev` is not
+   * chained to the held id, or on a rate tier a conflated frame whose `prev` is newer (a missed tier frame; its first
+   * frame has no `prev`). The ladder's conflated frames skip ticks on purpose.
+   */
+  private missed(frame: DataFrame, last: string): boolean {
+    const prev = frame.prev;
+    if (frame.kind !== 'conflated') return prev === undefined || compareStreamIds(prev, last) > 0;
+    return this.currentMode === 'full' && this.wanted.onRateTier(frame.sym) && prev !== undefined && compareStreamIds(prev, last) > 0;
+  }
+
   private applySnapshot(msg: object): void {
     let snapshot: SnapshotFrame;
     try {
@@ -462,6 +498,13 @@ export class TickgateClient extends Emitter<ClientEvents> {
     } catch (err) {
       this.emit('error', err as Error);
       return;
+    }
+    // The snapshot of a move between real-time and delayed starts the symbols' new chain: the old held ids go (frames
+    // before it were of the old chain, and no frame of the new one precedes it).
+    const request = snapshot.id === undefined ? undefined : this.pending.get(snapshot.id as number);
+    if (request?.plan) {
+      for (const s of request.plan.rechained) this.lastIds.delete(s);
+      request.plan.rechained = [];
     }
     for (const t of snapshot.ticks) if (this.wanted.has(t.sym)) this.hold(t.sym, t.id);
     this.emit('snapshot', snapshot);
@@ -487,8 +530,8 @@ export class TickgateClient extends Emitter<ClientEvents> {
 
   /**
    * Entries were lost before the gateway read them; it cannot say which symbols they carried, so every held symbol
-   * may have a gap. Each is reported, and one snapshot request refreshes them all (a paused connection gets its
-   * snapshot on resume; a closed one resumes with `since` and is told again if the loss is still in its range).
+   * of the tiers it concerns (delayed ones for a `delayed` announcement, real-time ones otherwise) may have a gap.
+   * Each is reported, and one snapshot request refreshes them all.
    */
   private applyLoss(msg: Record<string, unknown>): void {
     const loss = decodeGapMessage(msg);
@@ -496,8 +539,44 @@ export class TickgateClient extends Emitter<ClientEvents> {
       this.emit('error', new TickgateError('BAD_MESSAGE', 'server sent a malformed gap message'));
       return;
     }
-    const symbols = [...this.wanted];
+    const symbols = this.wanted.onSide(loss.delayed === true);
     for (const sym of symbols) this.emit('gap', { sym, expected: this.lastIds.get(sym), got: undefined, loss });
+    this.refresh(symbols);
+  }
+
+  /**
+   * A heartbeat names quiet symbols with the last id on their topic. One newer than the held id means frames were
+   * missed. Not judged: symbols without a held id (they asked for no history), symbols whose subscribe or snapshot
+   * is on its way (its reply moves the held id), and any while the ladder conflates (it skips frames on purpose).
+   */
+  private applyHeartbeat(msg: object): void {
+    let heartbeat: Heartbeat;
+    try {
+      heartbeat = decodeHeartbeat(msg);
+    } catch (err) {
+      this.emit('error', err as Error);
+      return;
+    }
+    const quiet: Record<string, string | null> = {};
+    const stalled: GapEvent[] = [];
+    const busy = new Set([...this.pending.values()].flatMap((r) => r.symbols ?? []));
+    for (const [sym, id] of Object.entries(heartbeat.quiet)) {
+      if (!this.wanted.has(sym)) continue;
+      quiet[sym] = id;
+      const held = this.lastIds.get(sym);
+      if (id === null || held === undefined || busy.has(sym) || this.currentMode !== 'full') continue;
+      if (compareStreamIds(id, held) > 0) stalled.push({ sym, expected: held, got: id, stalled: true });
+    }
+    this.emit('heartbeat', { time: heartbeat.time, quiet });
+    for (const gap of stalled) this.emit('gap', gap);
+    this.refresh(stalled.map((g) => g.sym));
+  }
+
+  /**
+   * One snapshot request for symbols that may have missed ticks. A paused connection gets its snapshot on resume; a
+   * closed one resumes with `since`.
+   */
+  private refresh(symbols: string[]): void {
     if (symbols.length > 0 && this.isOpen && !this.pausedByApp) this.send({ op: 'snapshot', symbols }, []);
   }
 
@@ -511,6 +590,8 @@ export class TickgateClient extends Emitter<ClientEvents> {
     this.socket = null;
     const reconnect = !this.closed && this.backoff !== null && shouldReconnect(code);
     for (const request of this.pending.values()) {
+      // Their snapshot never came: the resubscription starts them from one (their held ids are of the old chain).
+      for (const s of request.plan?.rechained ?? []) this.lastIds.delete(s);
       if (reconnect && (request.op === 'subscribe' || request.op === 'resume')) this.waitingForOpen.push(...request.waiters);
       else if (reconnect && request.op === 'pause' && this.pausedByApp) this.pauseWaitingForOpen.push(...request.waiters);
       else if (reconnect && request.op === 'pause') this.settle(request.waiters); // resumed since: nothing to re-send
@@ -541,6 +622,28 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 }
 
+/**
+ * Splits `waiters` over `n` requests: each of the `n` returned lists settles one share; the waiters resolve once
+ * every share has, and reject with the first error.
+ */
+function allOf(waiters: Waiter[], n: number): Waiter[][] {
+  if (waiters.length === 0) return Array.from({ length: n }, () => []);
+  let left = n;
+  return Array.from({ length: n }, () => {
+    let settled = false;
+    return [{
+      resolve: () => {
+        if (settled) return;
+        settled = true;
+        if (--left === 0) for (const w of waiters) w.resolve();
+      },
+      reject: (err: Error) => {
+        settled = true;
+        for (const w of waiters) w.reject(err);
+      },
+    }];
+  });
+}
 
 function closedError(): TickgateError {
   return new TickgateError('CLOSED', 'the client was closed');

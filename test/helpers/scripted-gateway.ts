@@ -12,6 +12,8 @@ export interface Request {
   symbols?: string[];
   snapshot?: boolean;
   since?: Record<string, string>;
+  maxRate?: number;
+  delayed?: boolean;
 }
 
 export type Handler = (request: Request, ws: WebSocket, connection: number) => void;

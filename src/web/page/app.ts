@@ -1,13 +1,15 @@
 /**
  * The live ticker board served at `/`: one row per symbol, fed by the browser SDK over /v1/stream.
  *
- * Ticks arrive far faster than a screen refreshes (hundreds per second), so a frame only updates its row's state;
- * the DOM is written once per animation frame, and only for rows that changed since the last one.
+ * A watchlist needs no more than a few prices a second per symbol, so every row is subscribed at the 4/s rate tier;
+ * clicking a row focuses it, moving that symbol to every tick (and the previous focus back to 4/s). The delayed
+ * toggle moves the whole board to the delayed tier. A frame only updates its row's state; the DOM is written once
+ * per animation frame, and only for rows that changed since the last one.
  *
  * Query parameters: `symbols=A,B` (default: the demo producer's first 20), `format=json|binary`,
- * `compression=none|lz4`. Switching format or compression rewrites the last two, so a reload keeps the choice.
+ * `compression=none|lz4`, `delayed=1`. Switching format, compression or delayed rewrites them, so a reload keeps the choice.
  */
-import { connect, DataFrame, TickgateClient, WebSocketConstructor } from '../../client/browser';
+import { connect, DataFrame, Tick, TickgateClient, WebSocketConstructor } from '../../client/browser';
 import { symbolNames } from '../../producer/random-walk';
 import { Compression, COMPRESSIONS, Encoding, ENCODINGS } from '../../wire/formats';
 import { isValidSymbol } from '../../wire/tick';
@@ -24,6 +26,9 @@ interface BoardHook {
   frames: number;
   /** Date.now() of the last paint that changed the board. */
   lastUpdate: number;
+  /** Whether the board is on the delayed tier, and the symbol at full rate (null: none). */
+  delayed: boolean;
+  focus: string | null;
 }
 
 declare global {
@@ -41,6 +46,7 @@ interface Cells {
   mark: HTMLElement;
   rate: HTMLElement;
   lat: HTMLElement;
+  tier: HTMLElement;
 }
 
 interface Row {
@@ -60,10 +66,17 @@ interface Row {
   /** Ticks since the last once-a-second sample, and the rate that sample computed (NaN before the first). */
   count: number;
   rate: number;
+  /** Date.now() when the row's last frame or snapshot arrived (0: none yet), and whether a heartbeat named it since. */
+  receivedAt: number;
+  quiet: boolean;
 }
 
-const FLASH_UP = 'rgb(63 185 80 / 0.25)';
-const FLASH_DOWN = 'rgb(248 81 73 / 0.25)';
+const FLASH_UP = ['rgb(63 185 80 / 0.3)', '#3fb950'];
+const FLASH_DOWN = ['rgb(248 81 73 / 0.3)', '#f85149'];
+/** The watchlist's rate tier (frames per second per symbol). */
+const WATCH_RATE = 4;
+/** A row with no frame for this long is greyed as stale: at 4/s a ticking symbol gets a frame every 250 ms. */
+const STALE_MS = 3000;
 const params = new URLSearchParams(location.search);
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`;
 
@@ -80,11 +93,18 @@ const hook: BoardHook = {
   status: 'connecting',
   frames: 0,
   lastUpdate: 0,
+  delayed: params.get('delayed') === '1',
+  focus: null,
 };
 window.__tickgate = hook;
 
 const rows = new Map<string, Row>();
 const dirty = new Set<Row>();
+/**
+ * Rows moving between real time and delayed: frames before their new tier's snapshot (or, with no snapshot tick,
+ * before the ack) are of the old tier, minutes apart, and are not shown.
+ */
+const switching = new Set<Row>();
 let paintScheduled = false;
 let client: TickgateClient | null = null;
 
@@ -109,6 +129,8 @@ const statusEl = byId('status');
 const errorEl = byId('error');
 const formatEl = byId<HTMLSelectElement>('format');
 const compressionEl = byId<HTMLSelectElement>('compression');
+const delayedEl = byId<HTMLInputElement>('delayed');
+const bannerEl = byId('delayed-banner');
 const stats = {
   ticks: byId('stat-ticks'),
   frames: byId('stat-frames'),
@@ -144,34 +166,54 @@ function buildRows(): void {
     cell('range', '').append(bar);
     const rate = cell('rate');
     const lat = cell('lat');
+    const tier = cell('tier');
     tbody.append(tr);
-    rows.set(sym, {
-      tr, cells: { px, chg, pct, bid, ask, mark, rate, lat },
-      first: NaN, low: NaN, high: NaN, last: '', shown: '', bid: '', ask: '', latency: NaN, count: 0, rate: NaN,
-    });
+    const row: Row = {
+      tr, cells: { px, chg, pct, bid, ask, mark, rate, lat, tier },
+      first: NaN, low: NaN, high: NaN, last: '', shown: '', bid: '', ask: '', latency: NaN, count: 0, rate: NaN, receivedAt: 0, quiet: false,
+    };
+    rows.set(sym, row);
   }
+  tbody.addEventListener('click', (event) => {
+    const tr = (event.target as Element).closest<HTMLElement>('tr[data-sym]');
+    if (tr) focus(tr.dataset.sym!);
+  });
+}
+
+/** Forgets a row's prices: after a move between real time and delayed, the two are minutes apart. */
+function resetRow(row: Row): void {
+  Object.assign(row, { first: NaN, low: NaN, high: NaN, last: '', shown: '', bid: '', ask: '', latency: NaN, receivedAt: 0, quiet: false });
+  delete row.tr.dataset.px;
+  for (const cell of [row.cells.px, row.cells.chg, row.cells.pct]) cell.textContent = '–';
+  row.cells.mark.hidden = true;
+  markDirty(row);
 }
 
 function onFrame(frame: DataFrame): void {
   hook.frames++;
   windowFrames++;
   const row = rows.get(frame.sym);
-  if (!row || frame.ticks.length === 0) return;
+  if (row && frame.ticks.length > 0 && !switching.has(row)) onTicks(row, frame.ticks);
+}
+
+function onTicks(row: Row, ticks: readonly Tick[]): void {
   const now = Date.now();
-  for (const t of frame.ticks) {
+  row.receivedAt = now;
+  row.quiet = false;
+  for (const t of ticks) {
     const px = Number(t.px);
     if (Number.isNaN(row.first)) row.first = row.low = row.high = px;
     if (px < row.low) row.low = px;
     if (px > row.high) row.high = px;
     latencies.push(now - t.ts);
   }
-  const newest = frame.ticks[frame.ticks.length - 1];
+  const newest = ticks[ticks.length - 1];
   row.last = newest.px;
   if (newest.bid !== undefined) row.bid = newest.bid;
   if (newest.ask !== undefined) row.ask = newest.ask;
   row.latency = now - newest.ts;
-  row.count += frame.ticks.length;
-  windowTicks += frame.ticks.length;
+  row.count += ticks.length;
+  windowTicks += ticks.length;
   markDirty(row);
 }
 
@@ -193,10 +235,10 @@ function paintRow(row: Row): void {
   const c = row.cells;
   if (row.last !== row.shown) {
     const px = Number(row.last);
+    // Only a price that moved flashes, in the colour of its move; the text then returns to its own colour.
     if (row.shown !== '' && px !== Number(row.shown)) {
-      const up = px > Number(row.shown);
-      c.px.className = up ? 'px up' : 'px down';
-      c.px.animate([{ backgroundColor: up ? FLASH_UP : FLASH_DOWN }, { backgroundColor: 'transparent' }], { duration: 600, easing: 'ease-out' });
+      const [background, color] = px > Number(row.shown) ? FLASH_UP : FLASH_DOWN;
+      c.px.animate([{ backgroundColor: background, color }, { backgroundColor: 'transparent' }], { duration: 500, easing: 'ease-out' });
     }
     c.px.textContent = row.last;
     row.tr.dataset.px = row.last;
@@ -215,6 +257,12 @@ function paintRow(row: Row): void {
   c.ask.textContent = row.ask || '–';
   c.rate.textContent = Number.isNaN(row.rate) ? '–' : row.rate.toFixed(0);
   c.lat.textContent = Number.isNaN(row.latency) ? '–' : `${Math.round(row.latency)} ms`;
+  const sym = row.tr.dataset.sym!;
+  c.tier.textContent = client?.grantedTier(sym)?.label ?? '–';
+  row.tr.classList.toggle('focus', sym === hook.focus);
+  // Greyed: a heartbeat said the symbol has had no frame for a while (quiet), or the board has seen none (stale).
+  const idle = row.quiet ? 'quiet' : Date.now() - row.receivedAt > STALE_MS ? 'stale' : '';
+  if (row.tr.dataset.idle !== idle) row.tr.dataset.idle = idle;
 }
 
 /** "+1.25", "-0.40", "0.00": a change that rounds to zero gets no sign. */
@@ -242,7 +290,7 @@ function sample(): void {
   for (const row of rows.values()) {
     row.rate = row.count / seconds;
     row.count = 0;
-    if (row.shown !== '') markDirty(row);
+    markDirty(row); // also re-judges staleness
   }
   stats.ticks.textContent = Math.round(windowTicks / seconds).toLocaleString('en-US');
   stats.frames.textContent = Math.round(windowFrames / seconds).toLocaleString('en-US');
@@ -283,6 +331,50 @@ class CountingWebSocket extends WebSocket {
   }
 }
 
+/** Subscribes the board: the watchlist at 4/s, the focused symbol at every tick, all on the delayed tier or none. */
+function subscribeBoard(c: TickgateClient): Promise<unknown> {
+  const { focus: focused, delayed } = hook;
+  const watch = hook.symbols.filter((s) => s !== focused);
+  return Promise.all([
+    watch.length > 0 && c.subscribe(watch, { maxRate: WATCH_RATE, delayed, snapshot: true }),
+    focused !== null && c.subscribe([focused], { delayed, snapshot: true }),
+  ]).finally(() => rows.forEach(markDirty)); // the tier column shows what the acks granted
+}
+
+/** Clicking the focused row unfocuses it; the SDK moves each symbol to its new tier without a gap. */
+function focus(sym: string): void {
+  const previous = hook.focus;
+  hook.focus = previous === sym ? null : sym;
+  const c = client;
+  if (!c) return;
+  const moves: Promise<void>[] = [];
+  if (previous !== null) moves.push(c.subscribe([previous], { maxRate: WATCH_RATE, delayed: hook.delayed }));
+  if (hook.focus !== null) moves.push(c.subscribe([hook.focus], { delayed: hook.delayed }));
+  Promise.all(moves).then(() => undefined, (err: Error) => c === client && showError(`focus failed: ${err.message}`))
+    .finally(() => rows.forEach(markDirty));
+}
+
+function onDelayedChanged(): void {
+  hook.delayed = delayedEl.checked;
+  bannerEl.hidden = !hook.delayed;
+  params.set('delayed', hook.delayed ? '1' : '0');
+  history.replaceState(null, '', `?${params}`);
+  for (const row of rows.values()) {
+    resetRow(row);
+    switching.add(row);
+  }
+  const c = client;
+  if (!c) return;
+  subscribeBoard(c).finally(() => switching.clear()).catch((err: Error) => {
+    if (c !== client) return;
+    // Refused (e.g. a gateway without a delayed tier): the SDK kept the old tier, and so does the board.
+    showError(`${hook.delayed ? 'delayed' : 'real-time'} subscribe failed: ${err.message}`);
+    delayedEl.checked = !hook.delayed;
+    hook.delayed = !hook.delayed;
+    bannerEl.hidden = !hook.delayed;
+  });
+}
+
 /** (Re)connects with the selected format and compression; the old connection is closed for good first. */
 function start(): void {
   client?.close();
@@ -294,6 +386,22 @@ function start(): void {
   // A replaced client still reports its own close (and may report errors): it must not touch the board.
   const current = () => c === client;
   c.on('ticks', (frame) => current() && onFrame(frame));
+  c.on('snapshot', (snapshot) => {
+    if (!current()) return;
+    for (const t of snapshot.ticks) {
+      const row = rows.get(t.sym);
+      if (!row) continue;
+      switching.delete(row);
+      onTicks(row, [t]);
+    }
+  });
+  c.on('heartbeat', (heartbeat) => {
+    if (!current()) return;
+    for (const sym of Object.keys(heartbeat.quiet)) {
+      const row = rows.get(sym);
+      if (row) markDirty(Object.assign(row, { quiet: true }));
+    }
+  });
   c.on('open', () => {
     if (!current()) return;
     setStatus('live', `live · ${hook.format}${hook.compression === 'lz4' ? ' + lz4' : ''}`);
@@ -307,7 +415,7 @@ function start(): void {
     if (current() && hook.status !== 'reconnecting') setStatus('closed', `closed (${code}${reason ? `: ${reason}` : ''})`);
   });
   c.on('error', (err) => current() && showError(err.message));
-  c.subscribe(hook.symbols).catch((err: Error) => current() && showError(`subscribe failed: ${err.message}`));
+  subscribeBoard(c).catch((err: Error) => current() && showError(`subscribe failed: ${err.message}`));
 }
 
 function onControlsChanged(): void {
@@ -322,8 +430,11 @@ function onControlsChanged(): void {
 buildRows();
 formatEl.value = hook.format;
 compressionEl.value = hook.compression;
+delayedEl.checked = hook.delayed;
+bannerEl.hidden = !hook.delayed;
 formatEl.addEventListener('change', onControlsChanged);
 compressionEl.addEventListener('change', onControlsChanged);
+delayedEl.addEventListener('change', onDelayedChanged);
 showError('');
 setInterval(sample, 1000);
 start();
