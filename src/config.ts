@@ -144,6 +144,7 @@ const demoOptions = {
   host: str('127.0.0.1', 'listen address; the demo is reachable from this machine only unless told otherwise'),
   symbols: int(20, 1, 100_000, 'number of symbols'),
   rate: int(200, 1, 10_000_000, 'ticks per second'),
+  delayS: int(15, 0, 86_400, 'the delayed tier\'s delay in seconds: short, so the board\'s delayed view fills within seconds of a fresh stream'),
 };
 
 export const COMMANDS = { gateway: gatewayOptions, producer: producerOptions, demo: demoOptions } as const;
