@@ -38,6 +38,11 @@ interface Options {
 
 type Layout = 'all full' | 'split';
 
+interface Generator {
+  rpc: RpcClient;
+  pid: number;
+}
+
 interface TierResult {
   clients: number;
   framesPerS: number;
@@ -49,6 +54,8 @@ interface PhaseResult {
   round: number;
   layout: Layout;
   gatewayCpuPercent: number;
+  /** The client processes' CPU, summed: near 100% per process, they (not the gateway) bound latency. */
+  clientsCpuPercent: number;
   tiers: Partial<Record<BenchTier, TierResult>>;
 }
 
@@ -80,21 +87,26 @@ function specs(o: Options, layout: Layout): ClientSpec[] {
   }));
 }
 
-async function phase(o: Options, url: string, gatewayPid: number, generators: RpcClient[], round: number, layout: Layout): Promise<PhaseResult> {
+const percentOfCore = (cpuS: number, elapsedS: number) => Math.round((cpuS / elapsedS) * 1000) / 10;
+
+async function phase(o: Options, url: string, gatewayPid: number, generators: Generator[], round: number, layout: Layout): Promise<PhaseResult> {
   const all = specs(o, layout);
-  await Promise.all(generators.map((g, p) => g.call<number>('open', {
+  await Promise.all(generators.map((g, p) => g.rpc.call<number>('open', {
     url, delayMs: o.delayS * 1000, clients: all.filter((_, i) => i % generators.length === p),
   } satisfies OpenRequest)));
   // The delayed tier's first ticks arrive the delay after the subscribe; the 4/s tier settles within a second.
   await sleep(o.delayS * 1000 + 2000);
-  await Promise.all(generators.map((g) => g.call('start')));
+  await Promise.all(generators.map((g) => g.rpc.call('start')));
+  const clientsCpu = () => generators.reduce((s, g) => s + cpuSeconds(g.pid), 0);
   const cpu0 = cpuSeconds(gatewayPid);
+  const clients0 = clientsCpu();
   const t0 = Date.now();
   await sleep(o.seconds * 1000);
   const cpu1 = cpuSeconds(gatewayPid);
+  const clients1 = clientsCpu();
   const elapsedS = (Date.now() - t0) / 1000;
-  const per = await Promise.all(generators.map((g) => g.call<Record<BenchTier, TierCounts>>('stop')));
-  await Promise.all(generators.map((g) => g.call('close')));
+  const per = await Promise.all(generators.map((g) => g.rpc.call<Record<BenchTier, TierCounts>>('stop')));
+  await Promise.all(generators.map((g) => g.rpc.call('close')));
   const tiers: PhaseResult['tiers'] = {};
   for (const tier of ['full', '4/s', 'delayed'] as const) {
     const clients = all.filter((s) => s.tier === tier).length;
@@ -104,16 +116,17 @@ async function phase(o: Options, url: string, gatewayPid: number, generators: Rp
     tiers[tier] = { clients, framesPerS: Math.round(frames / elapsedS), ticksPerS: Math.round(ticks / elapsedS),
       latency: summarize(mergeHistograms(per.map((p) => p[tier].histogram))) };
   }
-  const result = { round, layout, gatewayCpuPercent: Math.round(((cpu1 - cpu0) / elapsedS) * 1000) / 10, tiers };
+  const result = { round, layout, gatewayCpuPercent: percentOfCore(cpu1 - cpu0, elapsedS), clientsCpuPercent: percentOfCore(clients1 - clients0, elapsedS), tiers };
   log(`round ${round} ${layout}: gateway ${result.gatewayCpuPercent}% CPU`);
   return result;
 }
 
 function table(results: PhaseResult[]): string {
-  const rows = ['| round | layout | gateway CPU (% of a core) | tier | clients | frames/s received | p50 / p99 ms |', '| --- | --- | --- | --- | --- | --- | --- |'];
+  const rows = ['| round | layout | gateway CPU (% of a core) | client processes\' CPU | tier | clients | frames/s, ticks/s received | p50 / p99 ms |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const r of results) {
     for (const [tier, t] of Object.entries(r.tiers)) {
-      rows.push(`| ${r.round} | ${r.layout} | ${r.gatewayCpuPercent} | ${tier} | ${t.clients} | ${t.framesPerS} | ${t.latency.p50Ms} / ${t.latency.p99Ms} |`);
+      rows.push(`| ${r.round} | ${r.layout} | ${r.gatewayCpuPercent} | ${r.clientsCpuPercent} | ${tier} | ${t.clients} | ${t.framesPerS}, ${t.ticksPerS} | ${t.latency.p50Ms} / ${t.latency.p99Ms} |`);
     }
   }
   return rows.join('\n');
@@ -131,10 +144,10 @@ async function main(): Promise<void> {
     const { port } = await whenServing('gateway', gw);
     const producer = spawnNode(cli, ['producer', '--redis', redis.url, '--symbols', String(o.symbols), '--rate', String(o.rate), '--maxlen', '0', '--log-level', 'warn']);
     children.push(producer);
-    const generators = Array.from({ length: o.processes }, () => {
+    const generators = Array.from({ length: o.processes }, (): Generator => {
       const child = spawnNode(join(__dirname, 'tiers-clients.js'), [], { ipc: true });
       children.push(child);
-      return new RpcClient(childChannel(child));
+      return { rpc: new RpcClient(childChannel(child)), pid: child.pid! };
     });
     const url = `ws://127.0.0.1:${port}/v1/stream`;
     log(`${o.clients} clients, ${o.symbols} symbols, ${o.rate} ticks/s, ${o.perClient} symbol(s) each, ${o.seconds} s per phase, delay ${o.delayS} s`);

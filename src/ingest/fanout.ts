@@ -62,6 +62,8 @@ export interface FanoutTier {
 /** What the hot path needs of the registry: one lock-free lookup per (symbol, format). */
 export interface SubscriberCounts {
   subscriberCount(topic: string): number;
+  /** Grows whenever a subscription is added anywhere: equal twice, no topic gained a subscriber in between. */
+  additions(): number;
 }
 
 interface SymbolState {

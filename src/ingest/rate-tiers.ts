@@ -31,6 +31,11 @@ export interface RateSlot {
   readonly emitted: string[];
   /** Bit t set: the symbol is in tier t's dirty list. */
   dirty: number;
+  /**
+   * idle[t]: the registry's additions() when tier t's topics of the symbol had no subscriber in any format (-1:
+   * not known). While additions() stays there they still have none, and the tier's run skips their lookups.
+   */
+  readonly idle: number[];
 }
 
 export interface RateTiersOptions {
@@ -82,6 +87,7 @@ export class RateTiers implements LatestTickSink<RateSlot> {
       latest: undefined,
       emitted: this.tiers.map(() => prev),
       dirty: 0,
+      idle: this.tiers.map(() => -1),
     };
   }
 
@@ -122,6 +128,8 @@ export class RateTiers implements LatestTickSink<RateSlot> {
     }
     const { formats, registry, publisher } = this.opts;
     const sent = Date.now();
+    // Read before any lookup: a subscription added after it moves it, so the next run looks again.
+    const additions = registry.additions();
     let published = 0;
     for (let i = 0; i < dirty.length; i++) {
       const slot = dirty[i];
@@ -130,12 +138,16 @@ export class RateTiers implements LatestTickSink<RateSlot> {
       const prev = slot.emitted[t];
       if (compareStreamIds(latest.id, prev) <= 0) continue;
       slot.emitted[t] = latest.id;
+      // Most symbols have nobody on most tiers: without this, each run would cost a lookup per format of each.
+      if (slot.idle[t] === additions) continue;
       // One batch per frame: encoders and the publisher may keep references to what they were given.
       const batch = { sym: slot.sym, prev, ticks: [latest] };
+      let heard = false;
       for (let f = 0; f < formats.length; f++) {
         const topic = slot.topics[t][f];
         const subscribers = registry.subscriberCount(topic);
         if (subscribers === 0) continue;
+        heard = true;
         let frame: string | Uint8Array;
         try {
           frame = this.opts.encode(formats[f], batch, sent, 'conflated');
@@ -152,6 +164,7 @@ export class RateTiers implements LatestTickSink<RateSlot> {
         this.counts[c + 2] += wire;
         this.counts[c + 3] += typeof frame === 'string' ? wire : this.opts.uncompressedBytes(frame);
       }
+      slot.idle[t] = heard ? -1 : additions;
     }
     dirty.length = 0;
     if (published === 0) return;

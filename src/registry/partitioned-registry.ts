@@ -28,6 +28,8 @@ const STATS_SLICE_SLOTS = 4096;
 
 export class PartitionedRegistry {
   private readonly partitions: SharedRegistry[];
+  /** Partitions replaced so far: a fresh partition's additions start again at 0. */
+  private resets = 0;
 
   constructor(count: number, private readonly options: SharedRegistryOptions) {
     this.partitions = Array.from({ length: count }, () => SharedRegistry.create(options));
@@ -39,6 +41,7 @@ export class PartitionedRegistry {
 
   /** Forgets everything worker `workerId` held; returns the fresh partition for its replacement. */
   reset(workerId: number): SharedRegistry {
+    this.resets++;
     this.partitions[workerId] = SharedRegistry.create(this.options);
     return this.partitions[workerId];
   }
@@ -47,6 +50,16 @@ export class PartitionedRegistry {
   subscriberCount(topic: string): number {
     let n = 0;
     for (let i = 0; i < this.partitions.length; i++) n += this.partitions[i].subscriberCount(topic);
+    return n;
+  }
+
+  /**
+   * A number that grows whenever a subscription is added in any partition or a partition is replaced (one atomic load
+   * per partition): equal twice, no topic gained a subscriber in between. Exact as a double up to 2^53.
+   */
+  additions(): number {
+    let n = this.resets * 2 ** 40;
+    for (let i = 0; i < this.partitions.length; i++) n += this.partitions[i].additions() >>> 0;
     return n;
   }
 

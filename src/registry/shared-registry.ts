@@ -84,6 +84,8 @@ const H_SLOTS = 2;
 const H_CAPACITY = 3;
 const H_SESSIONS = 4;
 const H_SUBSCRIPTIONS = 5;
+/** Subscriptions ever added (wraps): a reader that saw a topic empty knows it still is while this has not moved. */
+const H_ADDITIONS = 6;
 const HEADER_WORDS = 16;
 
 const STRIDE = 8;
@@ -204,6 +206,8 @@ export class SharedRegistry implements ConnectionRegistry {
     this.topics.increment(topic);
     Atomics.add(this.meta, slot * STRIDE + SUBS, 1);
     Atomics.add(this.header, H_SUBSCRIPTIONS, 1);
+    // After the topic's count: whoever reads the new value reads the topic's new count too.
+    Atomics.add(this.header, H_ADDITIONS, 1);
   }
 
   removeSubscription(sessionId: number, topic: string): void {
@@ -218,6 +222,11 @@ export class SharedRegistry implements ConnectionRegistry {
 
   subscriberCount(topic: string): number {
     return this.topics.get(topic);
+  }
+
+  /** Subscriptions ever added to this partition, modulo 2^32: while it has not moved, no topic gained a subscriber. */
+  additions(): number {
+    return Atomics.load(this.header, H_ADDITIONS);
   }
 
   session(sessionId: number): SessionInfo | undefined {

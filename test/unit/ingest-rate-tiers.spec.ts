@@ -25,7 +25,12 @@ interface Encoded {
 
 /** A fan-out feeding its rate tiers, with an encoder and a publisher that record what they are given. */
 function setup(delayed = false, metrics: Metrics = createMetrics()) {
-  const registry = SharedRegistry.create({ topicCapacity: 256, sessionCapacity: 2048 });
+  const shared = SharedRegistry.create({ topicCapacity: 256, sessionCapacity: 2048 });
+  let lookups = 0;
+  // The registry as the fan-out and the rate tiers see it, counting their lookups.
+  const registry = Object.assign(Object.create(shared) as SharedRegistry, {
+    subscriberCount: (topic: string) => (lookups++, shared.subscriberCount(topic)),
+  });
   const encoded: Encoded[] = [];
   const published: string[] = [];
   let flushes = 0;
@@ -42,7 +47,7 @@ function setup(delayed = false, metrics: Metrics = createMetrics()) {
     registry.addSubscription(session, tierTopic(format, sym, tierFor(maxRate, isDelayed)));
   };
   const conflated = () => encoded.filter((e) => e.kind === 'conflated');
-  return { rates, fanout, encoded, published, conflated, subscribe, flushes: () => flushes };
+  return { rates, fanout, encoded, published, conflated, subscribe, flushes: () => flushes, lookups: () => lookups };
 }
 
 describe('ingest: RateTiers (the rate tiers\' conflater)', () => {
@@ -77,6 +82,23 @@ describe('ingest: RateTiers (the rate tiers\' conflater)', () => {
     await sleep(250);
     rates.stop();
     expect(conflated().map((f) => [f.prev, f.ids[0]])).to.deep.equal([['1-0', '2-0']]);
+  });
+
+  it('looks up a symbol\'s tier topics once while nobody subscribes anywhere, and again as soon as someone does', async () => {
+    const { rates, fanout, conflated, subscribe, lookups } = setup();
+    for (let i = 1; i <= 4; i++) {
+      fanout.publishEntries('s', [entry(`${i}-0`, 'A')]);
+      await sleep(110);
+    }
+    await sleep(1100); // every tier (10, 4, 2, 1 per s) has run, the 10/s one after each read
+    // The fan-out's own lookups (2 formats per read), then one per (tier, format): the first run of each tier found
+    // its topics idle, and its later runs looked up nothing.
+    expect(lookups()).to.equal(4 * 2 + 4 * 2);
+    subscribe(1, 'bin', 'A', 10);
+    fanout.publishEntries('s', [entry('5-0', 'A')]);
+    await sleep(150);
+    rates.stop();
+    expect(conflated().map((f) => [f.format, f.prev, f.ids[0]])).to.deep.equal([['bin', '4-0', '5-0']]);
   });
 
   it('encodes and publishes once per (tier, format), for 1 and for 1,000 subscribers', async () => {

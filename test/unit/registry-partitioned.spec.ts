@@ -23,6 +23,27 @@ describe('PartitionedRegistry (the process-wide view over one partition per work
     expect(await reg.stats()).to.include({ activeTopics: 0, activeSymbols: 0, subscriptions: 0 });
   });
 
+  it('moves additions() on every subscription added in any partition and on a reset, never on a removal', () => {
+    const r = new PartitionedRegistry(2, { topicCapacity: 64, sessionCapacity: 64 });
+    const a = r.partition(0);
+    const b = r.partition(1);
+    a.openSession(1, 0, 0);
+    b.openSession(2, 1, 0);
+    const seen = [r.additions()];
+    a.addSubscription(1, 'json/A');
+    seen.push(r.additions());
+    b.addSubscription(2, 'json/A');
+    seen.push(r.additions());
+    b.removeSubscription(2, 'json/A');
+    expect(r.additions()).to.equal(seen[2]);
+    r.reset(0);
+    seen.push(r.additions());
+    r.partition(0).openSession(3, 0, 0);
+    r.partition(0).addSubscription(3, 'json/A');
+    seen.push(r.additions());
+    expect(new Set(seen).size, 'every value new').to.equal(seen.length);
+  });
+
   it('forgets everything a reset worker held', async () => {
     const reg = new PartitionedRegistry(2, { topicCapacity: 64, sessionCapacity: 16 });
     reg.partition(1).openSession(7, 1, 0);
