@@ -6,6 +6,11 @@ import { AddressInfo } from 'net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { Ack, encodeAck } from '../../src/protocol/messages';
 
+/** Reconnect delays short enough for a test to watch several reconnects. */
+export const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 40 };
+/** A symbol no test subscribes: once its frame arrives, everything the gateway sent before it has been handled. */
+export const SENTINEL = 'ZZZ';
+
 export interface Request {
   op: Ack['op'];
   id: number;

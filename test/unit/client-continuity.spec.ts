@@ -6,7 +6,7 @@ import { gapMessage, StreamLoss } from '../../src/protocol/gap';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { FormatName } from '../../src/wire/formats';
 import { DataFrame, FrameKind, Tick } from '../../src/wire/tick';
-import { ack, ScriptedGateway } from '../helpers/scripted-gateway';
+import { ack, FAST_RECONNECT, ScriptedGateway, SENTINEL } from '../helpers/scripted-gateway';
 
 function tick(id: string, px = '100.5'): Tick {
   return { id, ts: Number(id.split('-')[0]), px, sz: '1' };
@@ -48,9 +48,6 @@ function record(client: TickgateClient): Logged[] {
   return log;
 }
 
-const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 40 };
-/** The sentinel frame: once its ticks arrive, every frame sent before it has been handled. */
-const SENTINEL = 'ZZZ';
 
 describe('client SDK: continuity (prev, gaps, duplicates, resume)', function () {
   this.timeout(10_000);

@@ -6,7 +6,7 @@ import { encodeFrame } from '../../src/wire/frame-encode';
 import { FORMAT_NAMES } from '../../src/wire/formats';
 import { DataFrame } from '../../src/wire/tick';
 import { encodeAck, encodeError } from '../../src/protocol/messages';
-import { Handler, ScriptedGateway } from '../helpers/scripted-gateway';
+import { FAST_RECONNECT, Handler, ScriptedGateway } from '../helpers/scripted-gateway';
 
 /** The gateway's answer in these tests: acks every request, refuses symbols starting with "BAD". */
 const ackOrRefuseBad: Handler = (r, ws) => {
@@ -26,7 +26,6 @@ function once<T extends unknown[]>(client: TickgateClient, event: 'open' | 'tick
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 40 };
 
 describe('client SDK against a WebSocket server', function () {
   this.timeout(10_000);

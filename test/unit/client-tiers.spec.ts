@@ -6,7 +6,7 @@ import { encodeAck, encodeError, encodeHeartbeat, encodeMode, encodeSnapshot, He
 import { roundRate } from '../../src/protocol/tiers';
 import { encodeFrame } from '../../src/wire/frame-encode';
 import { DataFrame, FrameKind, Tick } from '../../src/wire/tick';
-import { Handler, Request, ScriptedGateway } from '../helpers/scripted-gateway';
+import { FAST_RECONNECT, Handler, Request, ScriptedGateway, SENTINEL } from '../helpers/scripted-gateway';
 
 function tick(id: string): Tick {
   return { id, ts: Number(id.split('-')[0]), px: '100.5', sz: '1' };
@@ -45,9 +45,6 @@ function record(client: TickgateClient): Logged[] {
   return log;
 }
 
-const FAST_RECONNECT = { initialDelayMs: 10, maxDelayMs: 40 };
-/** A symbol no test subscribes: once its frame arrives, everything sent before it has been handled. */
-const SENTINEL = 'ZZZ';
 
 describe('client SDK: subscription tiers (maxRate, delayed, heartbeats)', function () {
   this.timeout(10_000);
