@@ -112,7 +112,7 @@ const gatewayOptions = {
   recoverBelowBytes: int(16 * 1024, 0, 1 << 30, 'a degraded client below this many unsent bytes for --recover-after-ms moves back up the ladder'),
   recoverAfterMs: int(1000, 0, 600_000, 'how long a degraded client must stay drained before it moves up'),
   delayS: int(900, 0, 86_400, 'the delayed tier (subscribe with "delayed":true): every tick, each no sooner than this many seconds after its stream id\'s time; 0: no delayed tier'),
-  delayBufferEntries: int(500_000, 0, 100_000_000, 'stream entries the delayed tier holds in memory (about 0.5 KB each); older ones it reads back from Redis by id range, so the stream must keep --delay-s of entries'),
+  delayBufferEntries: int(500_000, 0, 100_000_000, 'stream entries the delayed tier holds in memory (about 0.2 KB each, as parsed ticks); older ones it reads back from Redis by id range, so the stream must keep --delay-s of entries'),
   quietHeartbeatS: int(5, 0, 3600, 'name a connection\'s symbols that had no data frame for this many seconds in a heartbeat message, every this many seconds (0: off)'),
   maxConnectionsPerIp: int(1000, 1, 10_000_000, 'connections from one IP address; more are refused at upgrade with 429'),
   maxLifetimeS: int(0, 0, 31_536_000, 'close connections older than this with 4004 (0: no limit)'),

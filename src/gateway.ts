@@ -61,10 +61,8 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const pool = new WorkerPool(cfg, registry, metrics, log);
   const rateTiers = (delayed: boolean) => new RateTiers({ formats: FORMAT_NAMES, delayed, encode: encodeFrame,
     uncompressedBytes: uncompressedFrameBytes, registry, publisher: pool, metrics, log });
-  const fanoutOf = (rates: RateTiers, delayed: boolean) => new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes, registry, pool,
-    metrics, log, cfg.historyPerSymbol, { delayed, rates });
-  const liveRates = rateTiers(false);
-  const fanout = fanoutOf(liveRates, false);
+  const fanoutOf = (rates: RateTiers, delayed: boolean, tap?: DelayedFeed) => new Fanout(FORMAT_NAMES, encodeFrame, uncompressedFrameBytes,
+    registry, pool, metrics, log, cfg.historyPerSymbol, { delayed, rates, tap });
   const streams = streamKeys(cfg);
   const endpoints = openEndpoints({ urls: redisUrls(cfg), cluster: cfg.redisCluster, streams, name: `tickgate-${cfg.consumer}`,
     backoffMaxMs: cfg.redisBackoffMaxMs, log, onReconnecting: () => metrics.redisReconnects.inc() });
@@ -73,7 +71,6 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
   const streamOf = cfg.shards > 1 || streams.length === 1 ? (sym: string) => keyOf(sym, streams) : () => undefined;
   const catchupOpts: CatchupOptions = { streams, streamOf, maxReplayTicks: cfg.maxReplayTicks,
     scanLimit: cfg.resumeScanLimit, scanRate: cfg.catchupScanRate, timeoutMs: cfg.resumeTimeoutMs };
-  const catchup = new Catchup(fanout, control, catchupOpts, encodeFrame, log);
   const delayed = cfg.delayS > 0 ? startDelayedTier() : undefined;
   function startDelayedTier() {
     const rates = rateTiers(true);
@@ -82,6 +79,10 @@ export async function startGateway(cfg: GatewayConfig, log: Logger = createLogge
       commandTimeoutMs: cfg.redisCommandTimeoutMs }, metrics, log);
     return { rates, feed, catchup: new Catchup(delayedFanout, control, catchupOpts, encodeFrame, log) };
   }
+  const liveRates = rateTiers(false);
+  // The real-time fan-out hands the delayed feed the ticks it parsed: each entry is parsed once.
+  const fanout = fanoutOf(liveRates, false, delayed?.feed);
+  const catchup = new Catchup(fanout, control, catchupOpts, encodeFrame, log);
   const sink: EntrySink = delayed ? tapDelayed(fanout, delayed.feed) : fanout;
   const load = { subscriptions: () => registry.subscriptions(), delivered: () => fanout.deliveries() };
   const readers = new StreamReaders(endpoints.length, (i, onReady) => new StreamReader(endpoints[i], {

@@ -2,8 +2,9 @@
  * The delayed tier's source: every entry the live reader reads, released to the delayed fan-out once its stream id's
  * time plus `--delay-s` has passed, in stream order.
  *
- * The live entry sink taps it (tapDelayed): each read's raw entries are appended to a per-stream ring (no parsing,
- * one push per entry). A timer (every RELEASE_EVERY_MS, unref'd) releases what is due, in batches, yielding to live
+ * The real-time fan-out hands it every tick it takes (TickTap: parsed once, in stream order, stale and malformed
+ * entries already left out), and it keeps them in a per-stream ring (two pushes per tick, the Tick objects the
+ * fan-out's history holds anyway). A timer (every RELEASE_EVERY_MS, unref'd) releases what is due, in batches, yielding to live
  * ingest between them. The ring is bounded (--delay-buffer-entries, split evenly across the streams): what it had
  * to drop, and what it never held (entries before the live reader's start, the group moved ahead of it), is read
  * back from Redis with `XRANGE (cursor end COUNT 512` on the stream's control connection when it comes due. The
@@ -18,16 +19,16 @@
  * tier has gaps, announced as above; a trim of entries before the cursor was ever real (at startup) is not
  * announced. Entries of a recreated key with ids below those already buffered are skipped, as the live fan-out
  * skips them. Release granularity is the timer: an entry comes at most RELEASE_EVERY_MS after it is due (plus a
- * Redis read when the ring does not hold it). The ring holds the reader's reply arrays: about 0.5 KB per entry.
+ * Redis read when the ring does not hold it).
  */
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
 import type { StreamLoss } from '../protocol/gap';
 import { timedCommand } from '../redis/connection';
 import type { ControlFor } from '../redis/endpoints';
-import { compareStreamIds } from '../wire/tick';
+import { compareStreamIds, Tick } from '../wire/tick';
 import { removals } from './catchup/stream-info';
-import type { Fanout, RawEntry } from './fanout';
+import type { Fanout, RawEntry, TickTap } from './fanout';
 import type { EntrySink } from './reader';
 
 /** Entries per XRANGE read-back page. */
@@ -37,7 +38,7 @@ const RELEASE_BATCH = 1024;
 /** The largest sequence of a stream id: `<ms>-MAX_SEQ` is the last id of that millisecond. */
 const MAX_SEQ = '18446744073709551615';
 
-export type DelayedTarget = Pick<Fanout, 'publishEntries' | 'startsAfter' | 'announceLoss'>;
+export type DelayedTarget = Pick<Fanout, 'publishEntries' | 'publishTicks' | 'startsAfter' | 'announceLoss'>;
 
 export interface DelayedFeedOptions {
   streams: string[];
@@ -53,8 +54,9 @@ const RELEASE_EVERY_MS = 100;
 
 interface StreamState {
   readonly stream: string;
-  /** ring[head..]: entries appended and not yet released, in stream order. */
-  ring: RawEntry[];
+  /** ticks[head..] (of syms[head..]): taken and not yet released, in stream order. */
+  syms: string[];
+  ticks: Tick[];
   head: number;
   /** The ring holds every entry of the stream in (coveredFrom, lastAppended]; undefined before the reader's first setup. */
   coveredFrom: string | undefined;
@@ -72,7 +74,7 @@ interface StreamState {
   busy: boolean;
 }
 
-export class DelayedFeed {
+export class DelayedFeed implements TickTap {
   private readonly streams = new Map<string, StreamState>();
   private readonly capacity: number;
   private timer: NodeJS.Timeout | undefined;
@@ -88,7 +90,7 @@ export class DelayedFeed {
   ) {
     this.capacity = Math.floor(opts.bufferEntries / opts.streams.length);
     for (const stream of opts.streams) {
-      this.streams.set(stream, { stream, ring: [], head: 0, coveredFrom: undefined, lastAppended: '', cursor: '', cursorReal: false, trimAnnounced: '', trimChecked: '', markers: [], busy: false });
+      this.streams.set(stream, { stream, syms: [], ticks: [], head: 0, coveredFrom: undefined, lastAppended: '', cursor: '', cursorReal: false, trimAnnounced: '', trimChecked: '', markers: [], busy: false });
     }
   }
 
@@ -109,29 +111,26 @@ export class DelayedFeed {
     clearInterval(this.timer);
   }
 
-  /** One live read's entries (on the hot path: no parsing, one comparison per read, one push per entry). */
-  append(stream: string, entries: readonly RawEntry[]): void {
+  /** One tick the real-time fan-out took (on the hot path: one comparison and two pushes). */
+  take(stream: string, sym: string, tick: Tick): void {
     const s = this.streams.get(stream);
-    if (s === undefined || entries.length === 0) return;
-    const last = entries[entries.length - 1][0];
+    if (s === undefined) return;
     if (s.coveredFrom === undefined) {
       // Before the reader's setup (never, by its contract): what came before is read back.
-      s.coveredFrom = last;
-      s.lastAppended = last;
+      s.coveredFrom = tick.id;
+      s.lastAppended = tick.id;
       return;
     }
-    // Re-deliveries (pending recovery, XAUTOCLAIM) are older than what the ring holds.
-    if (compareStreamIds(last, s.lastAppended) <= 0) return;
-    let i = 0;
-    while (compareStreamIds(entries[i][0], s.lastAppended) <= 0) i++;
-    for (; i < entries.length; i++) s.ring.push(entries[i]);
-    s.lastAppended = last;
-    const excess = s.ring.length - s.head - this.capacity;
-    if (excess > 0) {
-      s.head += excess;
-      s.coveredFrom = s.ring[s.head - 1][0];
+    // Re-deliveries (pending recovery, XAUTOCLAIM) of other symbols may be older than what the ring holds.
+    if (compareStreamIds(tick.id, s.lastAppended) <= 0) return;
+    s.syms.push(sym);
+    s.ticks.push(tick);
+    s.lastAppended = tick.id;
+    if (s.ticks.length - s.head > this.capacity) {
+      s.coveredFrom = s.ticks[s.head].id;
+      s.head++;
+      this.compact(s);
     }
-    this.compact(s);
   }
 
   /** The live group of `stream` delivers only entries after `id`: past what the ring holds, the rest is read back. */
@@ -139,7 +138,8 @@ export class DelayedFeed {
     const s = this.streams.get(stream);
     if (s === undefined) return;
     if (s.coveredFrom !== undefined && compareStreamIds(id, s.lastAppended) <= 0) return;
-    s.ring = [];
+    s.syms = [];
+    s.ticks = [];
     s.head = 0;
     s.coveredFrom = id;
     s.lastAppended = id;
@@ -153,7 +153,7 @@ export class DelayedFeed {
   /** Entries held in memory over every stream. */
   buffered(): number {
     let n = 0;
-    for (const s of this.streams.values()) n += s.ring.length - s.head;
+    for (const s of this.streams.values()) n += s.ticks.length - s.head;
     return n;
   }
 
@@ -189,14 +189,16 @@ export class DelayedFeed {
     for (;;) {
       if (this.stopped) return false;
       if (s.coveredFrom !== undefined && compareStreamIds(s.coveredFrom, s.cursor) <= 0) {
-        while (s.head < s.ring.length && compareStreamIds(s.ring[s.head][0], s.cursor) <= 0) s.head++;
+        while (s.head < s.ticks.length && compareStreamIds(s.ticks[s.head].id, s.cursor) <= 0) s.head++;
         let end = s.head;
-        while (end < s.ring.length && end - s.head < RELEASE_BATCH && compareStreamIds(s.ring[end][0], limit) <= 0) end++;
+        while (end < s.ticks.length && end - s.head < RELEASE_BATCH && compareStreamIds(s.ticks[end].id, limit) <= 0) end++;
         if (end === s.head) return true;
-        const batch = s.ring.slice(s.head, end);
+        const from = s.head;
         s.head = end;
+        this.released(s, s.ticks[end - 1].id);
+        // Not awaited: nothing is acked on the delayed tier's publish, and the next batch is a timer turn away.
+        void this.target.publishTicks(s.stream, s.syms, s.ticks, from, end);
         this.compact(s);
-        this.publish(s, batch);
       } else {
         const end = s.coveredFrom !== undefined && compareStreamIds(s.coveredFrom, limit) < 0 ? s.coveredFrom : limit;
         if (!(await this.readBack(s, end))) return false;
@@ -227,17 +229,19 @@ export class DelayedFeed {
         this.opts.commandTimeoutMs, this.log);
       this.metrics.delayRangeReads.inc();
       if (this.stopped) return false;
-      if (page.length > 0) this.publish(s, page);
+      if (page.length > 0) {
+        this.released(s, page[page.length - 1][0]);
+        void this.target.publishEntries(s.stream, page);
+      }
       if (page.length < READ_PAGE) return true;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
-  private publish(s: StreamState, batch: RawEntry[]): void {
-    s.cursor = batch[batch.length - 1][0];
+  /** Everything up to `id` is being released now. */
+  private released(s: StreamState, id: string): void {
+    s.cursor = id;
     s.cursorReal = true;
-    // Not awaited: nothing is acked on the delayed tier's publish, and the next batch is a timer turn away.
-    void this.target.publishEntries(s.stream, batch);
   }
 
   /** Everything that exists up to `id` has been released: the cursor (and the delayed frontier) moves there. */
@@ -250,24 +254,22 @@ export class DelayedFeed {
 
   /** Drops released slots once they are most of the array (amortised O(1) per entry). */
   private compact(s: StreamState): void {
-    if (s.head > 4096 && s.head * 2 > s.ring.length) {
-      s.ring = s.ring.slice(s.head);
+    if (s.head > 4096 && s.head * 2 > s.ticks.length) {
+      s.syms = s.syms.slice(s.head);
+      s.ticks = s.ticks.slice(s.head);
       s.head = 0;
     }
   }
 }
 
 /**
- * The reader's entry sink with the delayed tier tapped in: the live fan-out publishes (and its frontier is the one
- * the reader sees), then the delayed feed buffers the same entries.
+ * The reader's entry sink with the delayed tier tapped in: the real-time fan-out publishes (and hands the feed its
+ * ticks, as its TickTap) and its frontier is the one the reader sees; where the reader's group starts and what it
+ * found lost go to both.
  */
 export function tapDelayed(live: EntrySink, feed: DelayedFeed): EntrySink {
   return {
-    publishEntries(stream, entries) {
-      const published = live.publishEntries(stream, entries);
-      feed.append(stream, entries);
-      return published;
-    },
+    publishEntries: (stream, entries) => live.publishEntries(stream, entries),
     startsAfter(stream, id) {
       live.startsAfter(stream, id);
       feed.startsAfter(stream, id);

@@ -57,6 +57,16 @@ export interface FanoutTier {
   delayed: boolean;
   /** Fed each symbol's newest tick after every publish (the rate tiers of the same source). */
   rates?: LatestTickSink<unknown>;
+  /** Handed every tick this instance takes for publishing, in stream order (the delayed tier's buffer). */
+  tap?: TickTap;
+}
+
+/**
+ * Where the real-time fan-out hands each tick it takes (parsed, in order, not stale, of its symbol's stream): the
+ * delayed tier buffers these instead of the raw entries, so no entry is parsed twice.
+ */
+export interface TickTap {
+  take(stream: string, sym: string, tick: Tick): void;
 }
 
 /** What the hot path needs of the registry: one lock-free lookup per (symbol, format). */
@@ -125,6 +135,10 @@ export class Fanout implements PublishedHistory {
   private readonly tier: Tier;
   private readonly tierFrames;
   private readonly rates: LatestTickSink<unknown> | undefined;
+  private readonly tap: TickTap | undefined;
+  /** Entries of the read being taken that were stale, or of a symbol read from another stream. */
+  private stale = 0;
+  private wrongStream = 0;
 
   constructor(
     private readonly formats: readonly FormatName[],
@@ -140,6 +154,7 @@ export class Fanout implements PublishedHistory {
   ) {
     this.tier = tierOpts.delayed ? TIERS.find((t) => t.delayed && t.maxRate === undefined)! : FULL;
     this.rates = tierOpts.rates;
+    this.tap = tierOpts.tap;
     this.tierFrames = metrics.tierFramesPublished.labels(this.tier.label);
     // Label children resolved once: a labelled inc() would hash its labels on every call.
     this.frames = formats.map((f) => metrics.framesPublished.labels(f));
@@ -158,33 +173,47 @@ export class Fanout implements PublishedHistory {
    * publisher's flush: the entries may be acked once it settles.
    */
   publishEntries(stream: string, entries: readonly RawEntry[]): Promise<void> | undefined {
-    let stale = 0;
-    let wrongStream = 0;
     for (let i = 0; i < entries.length; i++) {
       const [id, fields] = entries[i];
       const parsed = parseEntry(id, fields);
-      if (typeof parsed === 'string') {
-        this.malformed(parsed, id);
-        continue;
-      }
-      const state = this.stateOf(parsed.sym, stream);
-      if (state.stream !== stream) {
-        wrongStream++;
-        if (!state.refusalLogged && !this.tierOpts.delayed) this.logRefusal(state, stream, id);
-        continue;
-      }
-      const ticks = state.batch.ticks;
-      if (compareStreamIds(id, ticks.length > 0 ? ticks[ticks.length - 1].id : state.lastId) <= 0) {
-        stale++;
-        continue;
-      }
-      if (ticks.length === 0) this.touched.push(state);
-      ticks.push(parsed.tick);
+      if (typeof parsed === 'string') this.malformed(parsed, id);
+      else this.take(stream, parsed.sym, parsed.tick);
     }
+    return this.publishTaken(stream, entries.length > 0 ? entries[entries.length - 1][0] : undefined);
+  }
+
+  /** publishEntries for ticks parsed already: `syms[i]` and `ticks[i]` for i in [from, to), in stream order. */
+  publishTicks(stream: string, syms: readonly string[], ticks: readonly Tick[], from: number, to: number): Promise<void> | undefined {
+    for (let i = from; i < to; i++) this.take(stream, syms[i], ticks[i]);
+    return this.publishTaken(stream, to > from ? ticks[to - 1].id : undefined);
+  }
+
+  /** Batches `tick` for publishing, unless its symbol belongs to another stream or it is at or below what was published. */
+  private take(stream: string, sym: string, tick: Tick): void {
+    const state = this.stateOf(sym, stream);
+    if (state.stream !== stream) {
+      this.wrongStream++;
+      if (!state.refusalLogged && !this.tierOpts.delayed) this.logRefusal(state, stream, tick.id);
+      return;
+    }
+    const ticks = state.batch.ticks;
+    if (compareStreamIds(tick.id, ticks.length > 0 ? ticks[ticks.length - 1].id : state.lastId) <= 0) {
+      this.stale++;
+      return;
+    }
+    if (ticks.length === 0) this.touched.push(state);
+    ticks.push(tick);
+    if (this.tap !== undefined) this.tap.take(stream, sym, tick);
+  }
+
+  /** Publishes what take() batched; `last` is the last id handed in (the stream's frontier moves there). */
+  private publishTaken(stream: string, last: string | undefined): Promise<void> | undefined {
     if (!this.tierOpts.delayed) {
-      if (stale > 0) this.metrics.staleEntries.inc(stale);
-      if (wrongStream > 0) this.metrics.malformedEntries.inc({ kind: 'wrong_stream' }, wrongStream);
+      if (this.stale > 0) this.metrics.staleEntries.inc(this.stale);
+      if (this.wrongStream > 0) this.metrics.malformedEntries.inc({ kind: 'wrong_stream' }, this.wrongStream);
     }
+    this.stale = 0;
+    this.wrongStream = 0;
     const sent = Date.now();
     let oldestPublished = Infinity;
     for (let i = 0; i < this.touched.length; i++) {
@@ -218,7 +247,7 @@ export class Fanout implements PublishedHistory {
       // A new array, not length = 0: encoders and the publisher may keep references to the ticks they were given.
       state.batch.ticks = [];
     }
-    if (entries.length > 0) this.advance(stream, entries[entries.length - 1][0]);
+    if (last !== undefined) this.advance(stream, last);
     this.touched.length = 0;
     this.flushCounts(sent, oldestPublished);
     return this.publisher.flush();

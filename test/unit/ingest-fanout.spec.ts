@@ -5,7 +5,7 @@ import type { StreamLoss } from '../../src/protocol/gap';
 import { createMetrics } from '../../src/metrics/metrics';
 import { SharedRegistry } from '../../src/registry/shared-registry';
 import { FORMAT_NAMES, FormatName, topicFor } from '../../src/wire/formats';
-import { compareStreamIds, TickBatch } from '../../src/wire/tick';
+import { compareStreamIds, Tick, TickBatch } from '../../src/wire/tick';
 
 const silent = pino({ level: 'silent' });
 
@@ -208,5 +208,30 @@ describe('ingest: Fanout of the delayed tier', () => {
     expect((await metrics.staleEntries.get()).values[0].value).to.equal(1);
     expect((await metrics.malformedEntries.get()).values.reduce((n, v) => n + v.value, 0)).to.equal(1);
     expect((await metrics.framesPublished.get()).values.find((v) => v.labels.format === 'json')?.value).to.equal(4);
+  });
+
+  it('hands its tap exactly the ticks it takes, in stream order, and the delayed instance publishes them as taken, parsed once', () => {
+    const registry = SharedRegistry.create({ topicCapacity: 64, sessionCapacity: 64 });
+    registry.openSession(1, 0, 0);
+    registry.addSubscription(1, 'json@d/A');
+    const publisher = { publish: () => undefined, flush: () => undefined, announceLoss: () => undefined };
+    const syms: string[] = [];
+    const ticks: Tick[] = [];
+    const tap = { take: (_stream: string, sym: string, tick: Tick) => void (syms.push(sym), ticks.push(tick)) };
+    const live = new Fanout(['json'], () => 'f', () => 1, registry, publisher, createMetrics(), silent, 16, { delayed: false, tap });
+    live.publishEntries('s', [entry('2-0', 'A')]);
+    // Stale, malformed, another stream's: none of them reaches the tap.
+    live.publishEntries('s', [entry('1-0', 'A'), ['1-1', null], entry('3-0', 'B'), entry('4-0', 'A')]);
+    live.publishEntries('t', [entry('5-0', 'A')]);
+    expect(ticks.map((t, i) => `${syms[i]}@${t.id}`)).to.deep.equal(['A@2-0', 'B@3-0', 'A@4-0']);
+
+    const batches: string[][] = [];
+    const delayed = new Fanout(['json'], (_f, batch: TickBatch) => (batches.push(batch.ticks.map((t) => t.id)), 'f'), () => 1, registry,
+      publisher, createMetrics(), silent, 16, { delayed: true });
+    delayed.publishTicks('s', syms, ticks, 0, 2);
+    delayed.publishTicks('s', syms, ticks, 2, 3);
+    expect(batches).to.deep.equal([['2-0'], ['4-0']]);
+    expect(batches[0].length === 1 && delayed.history('A')?.latest()).to.equal(ticks[2]);
+    expect(delayed.frontier('s')).to.equal('4-0');
   });
 });
