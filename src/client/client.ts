@@ -492,13 +492,8 @@ export class TickgateClient extends Emitter<ClientEvents> {
   }
 
   private applySnapshot(msg: object): void {
-    let snapshot: SnapshotFrame;
-    try {
-      snapshot = decodeSnapshot(msg);
-    } catch (err) {
-      this.emit('error', err as Error);
-      return;
-    }
+    const snapshot = this.decoded(decodeSnapshot, msg);
+    if (snapshot === undefined) return;
     // The snapshot of a move between real-time and delayed starts the symbols' new chain: the old held ids go (frames
     // before it were of the old chain, and no frame of the new one precedes it).
     const request = snapshot.id === undefined ? undefined : this.pending.get(snapshot.id as number);
@@ -516,14 +511,19 @@ export class TickgateClient extends Emitter<ClientEvents> {
     if (last === undefined || compareStreamIds(id, last) > 0) this.lastIds.set(sym, id);
   }
 
-  private applyMode(msg: object): void {
-    let change: ModeChange;
+  /** A control message decoded, or undefined after an `error` event naming what was malformed. */
+  private decoded<T>(decode: (input: object) => T, msg: object): T | undefined {
     try {
-      change = decodeMode(msg);
+      return decode(msg);
     } catch (err) {
       this.emit('error', err as Error);
-      return;
+      return undefined;
     }
+  }
+
+  private applyMode(msg: object): void {
+    const change = this.decoded(decodeMode, msg);
+    if (change === undefined) return;
     this.currentMode = change.mode;
     this.emit('mode', change);
   }
@@ -550,13 +550,8 @@ export class TickgateClient extends Emitter<ClientEvents> {
    * is on its way (its reply moves the held id), and any while the ladder conflates (it skips frames on purpose).
    */
   private applyHeartbeat(msg: object): void {
-    let heartbeat: Heartbeat;
-    try {
-      heartbeat = decodeHeartbeat(msg);
-    } catch (err) {
-      this.emit('error', err as Error);
-      return;
-    }
+    const heartbeat = this.decoded(decodeHeartbeat, msg);
+    if (heartbeat === undefined) return;
     const quiet: Record<string, string | null> = {};
     const stalled: GapEvent[] = [];
     const busy = new Set([...this.pending.values()].flatMap((r) => r.symbols ?? []));
