@@ -152,9 +152,7 @@ export class Catchup {
       let prev = since;
       for (let i = 0; i < ticks.length; i += REPLAY_FRAME_TICKS) {
         const chunk = ticks.slice(i, i + REPLAY_FRAME_TICKS);
-        const frame = this.encode(req.format, { sym, prev, ticks: chunk }, sent, 'replay');
-        // A copy of exactly the frame's bytes: the encoder may return a view into a shared pool.
-        frames.push(typeof frame === 'string' ? { frame, binary: false } : { frame: new Uint8Array(frame), binary: true });
+        frames.push(this.answerFrame(req.format, { sym, prev, ticks: chunk }, sent, 'replay'));
         prev = chunk[chunk.length - 1].id;
       }
     }
@@ -179,8 +177,7 @@ export class Catchup {
         continue;
       }
       this.published.heldByClient(sym, latest.id);
-      const frame = this.encode(req.format, { sym, prev: since, ticks: [latest] }, sent, 'conflated');
-      frames.push(typeof frame === 'string' ? { frame, binary: false } : { frame: new Uint8Array(frame), binary: true });
+      frames.push(this.answerFrame(req.format, { sym, prev: since, ticks: [latest] }, sent, 'conflated'));
     }
     return this.withSnapshot(frames, unavailable, [...req.snapshot, ...future]);
   }
@@ -195,6 +192,12 @@ export class Catchup {
       this.published.heldByClient(sym, t.id);
     }
     return { frames, unavailable, snapshot: { position: this.published.position, ticks } };
+  }
+
+  /** One frame of an answer. A copy of exactly a binary frame's bytes: the encoder may return a view into a shared pool. */
+  private answerFrame(format: FormatName, batch: TickBatch, sent: number, kind: FrameKind): CatchupAnswer['frames'][number] {
+    const frame = this.encode(format, batch, sent, kind);
+    return typeof frame === 'string' ? { frame, binary: false } : { frame: new Uint8Array(frame), binary: true };
   }
 
   /** Both are at or before the frontier: the history holds what was published, the index what preceded startup. */

@@ -18,9 +18,9 @@ import { Logger, onceEvery } from '../log';
 import { MalformedKind, parseEntry } from './parse-entry';
 import { SymbolHistory } from './history';
 import type { StreamLoss } from '../protocol/gap';
-import { FULL, Tier, tierTopic, TIERS } from '../protocol/tiers';
+import { Tier, tierFor, tierTopic } from '../protocol/tiers';
+import { FrameCounts } from './frame-counts';
 
-const COUNTS = 4;
 /** Symbols not yet published whose catch-up position is remembered (see heldByClient). */
 const MAX_HELD_AHEAD = 65_536;
 
@@ -122,18 +122,13 @@ export class Fanout implements PublishedHistory {
   private readonly heldAhead = new Map<string, string>();
   position = '';
   private readonly touched: SymbolState[] = [];
-  private readonly frames;
-  private readonly bytes;
-  private readonly delivered;
-  private readonly rawBytes;
   private readonly logBad = onceEvery(10_000);
   /** Ticks delivered to clients since start, over every format (the reader's pacing reads it). */
   private deliveredTotal = 0;
-  /** Per format: frames, ticks delivered, wire bytes, raw bytes of the read being published. */
-  private readonly counts: Float64Array;
+  /** What the read being published published. */
+  private readonly counts: FrameCounts;
   /** The full tier this instance publishes: real-time, or delayed. */
   private readonly tier: Tier;
-  private readonly tierFrames;
   private readonly rates: LatestTickSink<unknown> | undefined;
   private readonly tap: TickTap | undefined;
   /** Entries of the read being taken that were stale, or of a symbol read from another stream. */
@@ -144,7 +139,7 @@ export class Fanout implements PublishedHistory {
     private readonly formats: readonly FormatName[],
     private readonly encode: FrameEncoder,
     /** Bytes of a frame before compression (for the compression-ratio metric). */
-    private readonly uncompressedBytes: (frame: string | Uint8Array) => number,
+    uncompressedBytes: (frame: string | Uint8Array) => number,
     private readonly registry: SubscriberCounts,
     private readonly publisher: FramePublisher,
     private readonly metrics: Metrics,
@@ -152,16 +147,10 @@ export class Fanout implements PublishedHistory {
     private readonly historyPerSymbol: number,
     private readonly tierOpts: FanoutTier = { delayed: false },
   ) {
-    this.tier = tierOpts.delayed ? TIERS.find((t) => t.delayed && t.maxRate === undefined)! : FULL;
+    this.tier = tierFor(undefined, tierOpts.delayed);
     this.rates = tierOpts.rates;
     this.tap = tierOpts.tap;
-    this.tierFrames = metrics.tierFramesPublished.labels(this.tier.label);
-    // Label children resolved once: a labelled inc() would hash its labels on every call.
-    this.frames = formats.map((f) => metrics.framesPublished.labels(f));
-    this.bytes = formats.map((f) => metrics.bytesPublished.labels(f));
-    this.delivered = formats.map((f) => metrics.ticksDelivered.labels(f));
-    this.rawBytes = formats.map((f) => metrics.rawBytesPublished.labels(f));
-    this.counts = new Float64Array(formats.length * COUNTS);
+    this.counts = new FrameCounts(formats, this.tier, metrics, uncompressedBytes);
     // At 0 from the start: an error that should never happen is then an increase() an alert can see.
     for (const format of formats) metrics.encodeErrors.inc({ format }, 0);
   }
@@ -234,13 +223,7 @@ export class Fanout implements PublishedHistory {
           continue;
         }
         this.publisher.publish(topic, frame, typeof frame !== 'string');
-        const c = f * COUNTS;
-        this.counts[c]++;
-        this.counts[c + 1] += ticks.length * subscribers;
-        // A text frame is never compressed: its length is scanned once and serves both byte counters.
-        const wire = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-        this.counts[c + 2] += wire;
-        this.counts[c + 3] += typeof frame === 'string' ? wire : this.uncompressedBytes(frame);
+        this.counts.add(f, frame, ticks.length, subscribers);
         if (ticks[0].ts < oldestPublished) oldestPublished = ticks[0].ts;
       }
       if (this.rates !== undefined) this.rates.touch(state.rate, ticks[ticks.length - 1]);
@@ -254,27 +237,11 @@ export class Fanout implements PublishedHistory {
   }
 
   /**
-   * Moves the read's counts into the metrics: a prom-client call costs about as much as encoding a tick, so the hot
-   * loop adds to plain numbers and the counters move once per read. The latency histogram gets the read's worst
-   * case: the oldest tick published; it measures the real-time instance only (the delayed one adds --delay-s).
-   *
-   * The per-format counters (frames, bytes, ticks delivered) count every tier: both full-tier instances and the rate
-   * tiers (rate-tiers.ts) add to them; tierFramesPublished splits the frames by tier.
+   * Moves the read's counts into the metrics, once per read (frame-counts.ts). The latency histogram gets the read's
+   * worst case: the oldest tick published; it measures the real-time instance only (the delayed one adds --delay-s).
    */
   private flushCounts(sent: number, oldestPublished: number): void {
-    let frames = 0;
-    for (let f = 0; f < this.formats.length; f++) {
-      const c = f * COUNTS;
-      if (this.counts[c] === 0) continue;
-      frames += this.counts[c];
-      this.frames[f].inc(this.counts[c]);
-      this.delivered[f].inc(this.counts[c + 1]);
-      this.deliveredTotal += this.counts[c + 1];
-      this.bytes[f].inc(this.counts[c + 2]);
-      this.rawBytes[f].inc(this.counts[c + 3]);
-      this.counts.fill(0, c, c + COUNTS);
-    }
-    if (frames > 0) this.tierFrames.inc(frames);
+    this.deliveredTotal += this.counts.flush();
     if (oldestPublished !== Infinity && !this.tierOpts.delayed) this.metrics.producerToPublish.observe(Math.max(0, sent - oldestPublished) / 1000);
   }
 

@@ -15,7 +15,8 @@
  */
 import { Logger, onceEvery } from '../log';
 import { Metrics } from '../metrics/metrics';
-import { RATE_TIERS, Tier, tierTopic, TIERS } from '../protocol/tiers';
+import { RATE_TIERS, Tier, tierFor, tierTopic } from '../protocol/tiers';
+import { FrameCounts } from './frame-counts';
 import { FormatName } from '../wire/formats';
 import { compareStreamIds, Tick } from '../wire/tick';
 import type { FrameEncoderWithKind } from './catchup';
@@ -51,33 +52,20 @@ export interface RateTiersOptions {
   log: Logger;
 }
 
-/** Per format: frames, ticks delivered, wire bytes, raw bytes of one timer run. */
-const COUNTS = 4;
-
 export class RateTiers implements LatestTickSink<RateSlot> {
   private readonly tiers: Tier[];
   private readonly dirty: RateSlot[][];
   private readonly timers: (NodeJS.Timeout | undefined)[];
-  private readonly tierFrames;
-  private readonly frames;
-  private readonly delivered;
-  private readonly bytes;
-  private readonly rawBytes;
-  private readonly counts: Float64Array;
+  /** counts[t]: what tier t's current run published. */
+  private readonly counts: FrameCounts[];
   private readonly logBad = onceEvery(10_000);
   private stopped = false;
 
   constructor(private readonly opts: RateTiersOptions) {
-    this.tiers = RATE_TIERS.map((r) => TIERS.find((t) => t.delayed === opts.delayed && t.maxRate === r)!);
+    this.tiers = RATE_TIERS.map((r) => tierFor(r, opts.delayed));
     this.dirty = this.tiers.map(() => []);
     this.timers = this.tiers.map(() => undefined);
-    const { metrics, formats } = opts;
-    this.tierFrames = this.tiers.map((t) => metrics.tierFramesPublished.labels(t.label));
-    this.frames = formats.map((f) => metrics.framesPublished.labels(f));
-    this.delivered = formats.map((f) => metrics.ticksDelivered.labels(f));
-    this.bytes = formats.map((f) => metrics.bytesPublished.labels(f));
-    this.rawBytes = formats.map((f) => metrics.rawBytesPublished.labels(f));
-    this.counts = new Float64Array(formats.length * COUNTS);
+    this.counts = this.tiers.map((t) => new FrameCounts(opts.formats, t, opts.metrics, opts.uncompressedBytes));
   }
 
   track(sym: string, prev: string): RateSlot {
@@ -157,27 +145,13 @@ export class RateTiers implements LatestTickSink<RateSlot> {
         }
         publisher.publish(topic, frame, typeof frame !== 'string');
         published++;
-        const c = f * COUNTS;
-        const wire = typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-        this.counts[c]++;
-        this.counts[c + 1] += subscribers;
-        this.counts[c + 2] += wire;
-        this.counts[c + 3] += typeof frame === 'string' ? wire : this.opts.uncompressedBytes(frame);
+        this.counts[t].add(f, frame, 1, subscribers);
       }
       slot.idle[t] = heard ? -1 : additions;
     }
     dirty.length = 0;
     if (published === 0) return;
-    this.tierFrames[t].inc(published);
-    for (let f = 0; f < formats.length; f++) {
-      const c = f * COUNTS;
-      if (this.counts[c] === 0) continue;
-      this.frames[f].inc(this.counts[c]);
-      this.delivered[f].inc(this.counts[c + 1]);
-      this.bytes[f].inc(this.counts[c + 2]);
-      this.rawBytes[f].inc(this.counts[c + 3]);
-      this.counts.fill(0, c, c + COUNTS);
-    }
+    this.counts[t].flush();
     // Nothing waits for it: a rate tier's frames are acked by nobody, the live read that fed them already was.
     void publisher.flush();
   }
